@@ -1,0 +1,189 @@
+#include "tls/ktls.h"
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "core/log/log.h"
+
+namespace ringmx::tls {
+namespace {
+
+// net/tls takes rec_seq as a big-endian 64-bit record number.
+void put_be64(unsigned char* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<unsigned char>(v & 0xff);
+    v >>= 8;
+  }
+}
+
+struct Direction {
+  const unsigned char* key;
+  const unsigned char* iv;  // wolfSSL's write IV: 4 bytes (TLS 1.2 GCM) or 12
+  uint64_t seq;
+};
+
+// AES-GCM. TLS 1.3 (RFC 8446 5.3): the 12-byte IV splits into salt (first
+// 4) and iv (last 8); the kernel XORs the record number into salt||iv.
+// TLS 1.2 (RFC 5288): salt is the 4-byte implicit IV, and iv is the first
+// explicit nonce the kernel writes, then increments per record; any unique
+// value is valid, and the record number is the customary choice (OpenSSL and
+// GnuTLS do the same). On RX the kernel takes the explicit nonce from each
+// record, so rx.iv is not used for TLS 1.2.
+template <typename Info>
+void fill_gcm(Info& info, uint16_t version, unsigned cipher, const Direction& d, size_t key_len) {
+  info.info.version = version;
+  info.info.cipher_type = static_cast<uint16_t>(cipher);
+  std::memcpy(info.key, d.key, key_len);
+  std::memcpy(info.salt, d.iv, sizeof info.salt);
+  if (version == TLS_1_3_VERSION) {
+    std::memcpy(info.iv, d.iv + sizeof info.salt, sizeof info.iv);
+  } else {
+    put_be64(info.iv, d.seq);
+  }
+  put_be64(info.rec_seq, d.seq);
+}
+
+// ChaCha20-Poly1305 (RFC 7905, RFC 8446): the whole 12-byte IV, no salt, no
+// explicit nonce, the record number XORed in, for both versions.
+void fill_chacha(tls12_crypto_info_chacha20_poly1305& info, uint16_t version, const Direction& d) {
+  info.info.version = version;
+  info.info.cipher_type = TLS_CIPHER_CHACHA20_POLY1305;
+  std::memcpy(info.key, d.key, sizeof info.key);
+  std::memcpy(info.iv, d.iv, sizeof info.iv);
+  put_be64(info.rec_seq, d.seq);
+}
+
+std::optional<KtlsCryptoInfo> make_info(uint16_t version, int bulk, int key_size, int iv_size,
+                                        const Direction& d) {
+  KtlsCryptoInfo out;
+  const int gcm_iv = version == TLS_1_3_VERSION ? 12 : 4;
+  if (bulk == wolfssl_aes_gcm && key_size == 16 && iv_size == gcm_iv) {
+    fill_gcm(out.aes_gcm_128, version, TLS_CIPHER_AES_GCM_128, d, 16);
+    out.size = sizeof out.aes_gcm_128;
+  } else if (bulk == wolfssl_aes_gcm && key_size == 32 && iv_size == gcm_iv) {
+    fill_gcm(out.aes_gcm_256, version, TLS_CIPHER_AES_GCM_256, d, 32);
+    out.size = sizeof out.aes_gcm_256;
+  } else if (bulk == wolfssl_chacha && key_size == 32 && iv_size == 12) {
+    fill_chacha(out.chacha20_poly1305, version, d);
+    out.size = sizeof out.chacha20_poly1305;
+  } else {
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::string errno_text(std::string_view what) {
+  return fmt::format("{}: {}", what, std::strerror(errno));
+}
+
+}  // namespace
+
+std::optional<KtlsParams> ktls_params_from(WOLFSSL* ssl) {
+  uint16_t version = 0;
+  switch (wolfSSL_version(ssl)) {
+    case TLS1_2_VERSION:
+      version = TLS_1_2_VERSION;
+      break;
+    case TLS1_3_VERSION:
+      version = TLS_1_3_VERSION;
+      break;
+    default:
+      return std::nullopt;
+  }
+  word64 tx_seq = 0, rx_seq = 0;
+  if (wolfSSL_GetSequenceNumber(ssl, &tx_seq) != WOLFSSL_SUCCESS ||
+      wolfSSL_GetPeerSequenceNumber(ssl, &rx_seq) != WOLFSSL_SUCCESS) {
+    return std::nullopt;
+  }
+  const bool server = wolfSSL_GetSide(ssl) == WOLFSSL_SERVER_END;
+  const Direction client{wolfSSL_GetClientWriteKey(ssl), wolfSSL_GetClientWriteIV(ssl), 0};
+  const Direction srv{wolfSSL_GetServerWriteKey(ssl), wolfSSL_GetServerWriteIV(ssl), 0};
+  if (client.key == nullptr || client.iv == nullptr || srv.key == nullptr || srv.iv == nullptr) {
+    return std::nullopt;
+  }
+  Direction tx = server ? srv : client;
+  Direction rx = server ? client : srv;
+  tx.seq = tx_seq;
+  rx.seq = rx_seq;
+
+  const int bulk = wolfSSL_GetBulkCipher(ssl);
+  const int key_size = wolfSSL_GetKeySize(ssl);
+  const int iv_size = wolfSSL_GetIVSize(ssl);
+  auto tx_info = make_info(version, bulk, key_size, iv_size, tx);
+  auto rx_info = make_info(version, bulk, key_size, iv_size, rx);
+  if (!tx_info || !rx_info) return std::nullopt;
+  return KtlsParams{*tx_info, *rx_info};
+}
+
+std::optional<std::string> ktls_probe() {
+  // The ULP can only attach to an established TCP socket, so the probe
+  // needs a connected pair: listen on an ephemeral loopback port, connect,
+  // accept, try TCP_ULP on the accepted end.
+  const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (lfd < 0) return errno_text("socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  std::optional<std::string> result;
+  int cfd = -1, afd = -1;
+  if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(lfd, 1) != 0 ||
+      ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    result = errno_text("loopback listen");
+  } else if ((cfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+             ::connect(cfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    result = errno_text("loopback connect");
+  } else if ((afd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC)) < 0) {
+    result = errno_text("loopback accept");
+  } else if (::setsockopt(afd, SOL_TCP, TCP_ULP, "tls", sizeof "tls") != 0) {
+    result = errno_text("setsockopt(TCP_ULP, tls)");
+  }
+  for (int fd : {afd, cfd, lfd}) {
+    if (fd >= 0) ::close(fd);
+  }
+  return result;
+}
+
+bool ktls_available() {
+  static std::once_flag once;
+  static bool available = false;
+  std::call_once(once, [] {
+    const auto why_not = ktls_probe();
+    available = !why_not.has_value();
+    if (available) {
+      log::info("tls.ktls", "ktls=available");
+    } else {
+      log::info("tls.ktls", "ktls=unavailable reason={}", log::quote(*why_not));
+    }
+  });
+  return available;
+}
+
+std::optional<std::string> ktls_install(int fd, const KtlsParams& params) {
+  if (::setsockopt(fd, SOL_TCP, TCP_ULP, "tls", sizeof "tls") != 0) {
+    return errno_text("setsockopt(TCP_ULP, tls)");
+  }
+  const auto tx = params.tx.bytes();
+  if (::setsockopt(fd, SOL_TLS, TLS_TX, tx.data(), static_cast<socklen_t>(tx.size())) != 0) {
+    return errno_text("setsockopt(SOL_TLS, TLS_TX)");
+  }
+  const auto rx = params.rx.bytes();
+  if (::setsockopt(fd, SOL_TLS, TLS_RX, rx.data(), static_cast<socklen_t>(rx.size())) != 0) {
+    return errno_text("setsockopt(SOL_TLS, TLS_RX)");
+  }
+  return std::nullopt;
+}
+
+}  // namespace ringmx::tls
