@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace ringmx::http {
 
@@ -34,22 +35,37 @@ class Exposition {
  public:
   // Starts a metric family: writes "# HELP <name> <help>" and
   // "# TYPE <name> <type>". Every sample until the next family() belongs to
-  // it. `name` must be a valid metric name (checked in debug builds by the
-  // tests through valid_metric_name()).
+  // it. `name` must satisfy valid_metric_name(); names are constants in
+  // the runtime, so this is not checked per call.
   void family(std::string_view name, std::string_view help, MetricType type);
 
   // One sample of the current counter, gauge or untyped family:
-  // "<name>{labels} <value>".
+  // "<name>{labels} <value>". Integers print exactly; doubles in the
+  // shortest form that reads back the same.
   void sample(std::span<const Label> labels, double value);
   void sample(std::span<const Label> labels, std::uint64_t value);
-  void sample(std::initializer_list<Label> labels, double value) {
+  // Any other arithmetic type (int, size_t, int64_t...), so that
+  // sample({...}, 3) is not ambiguous between the two above.
+  template <typename T>
+  requires std::is_arithmetic_v<T>
+  void sample(std::span<const Label> labels, T value) {
+    if constexpr (std::is_floating_point_v<T>) {
+      sample(labels, static_cast<double>(value));
+    } else if constexpr (std::is_signed_v<T>) {
+      if (value < 0) {
+        sample(labels, static_cast<double>(value));
+      } else {
+        sample(labels, static_cast<std::uint64_t>(value));
+      }
+    } else {
+      sample(labels, static_cast<std::uint64_t>(value));
+    }
+  }
+  template <typename T>
+  requires std::is_arithmetic_v<T>
+  void sample(std::initializer_list<Label> labels, T value) {
     sample(std::span<const Label>(labels.begin(), labels.size()), value);
   }
-  void sample(std::initializer_list<Label> labels, std::uint64_t value) {
-    sample(std::span<const Label>(labels.begin(), labels.size()), value);
-  }
-  // Integers of other widths would be ambiguous between the two above.
-  void sample(std::initializer_list<Label> labels, int value) = delete;
 
   // One histogram of the current histogram family. `upper_bounds` are the
   // finite bucket bounds in increasing order; `counts` holds one count per

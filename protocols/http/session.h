@@ -22,6 +22,7 @@
 #include "protocols/http/backend.h"
 #include "protocols/http/limits.h"
 #include "protocols/http/request.h"
+#include "protocols/http/response.h"
 
 namespace ringmx::http {
 
@@ -44,6 +45,9 @@ struct Output {
   std::string send;
   bool close = false;
   bool awaiting_reload = false;
+  // When `close`: why, a static string for the disconnect log line
+  // ("Connection: close", "header block over the limit"...).
+  std::string_view reason;
 };
 
 class Session {
@@ -64,16 +68,27 @@ class Session {
   std::size_t requests() const { return requests_; }
 
  private:
+  // Answers every complete request in input_, in order, until one needs
+  // to wait for a reload or ends the connection.
   void serve(Output& out);
-  void respond(Output& out, const Request* request, int status);
+  // The one reply path: serialises `response` for the request it answers
+  // and records whether the connection ends with it.
+  void reply(Output& out, const Response& response, bool keep_alive, int minor_version,
+             bool head_only, std::string_view close_reason);
+
   Backend& backend_;
-  std::string token_;
+  std::string token_;  // owned copy: SessionConfig only borrows it
   SessionConfig config_;
   std::string input_;  // received bytes not yet answered
+  // The request waiting for its reload result.
   bool awaiting_reload_ = false;
-  bool reload_keep_alive_ = true;  // of the request waiting for its reload
-  bool reload_head_ = false;
-  bool closing_ = false;  // a response with Connection: close has been written
+  bool reload_keep_alive_ = true;
+  int reload_minor_version_ = 1;
+  // Bytes arrived during a reload beyond the input bound were dropped: the
+  // connection ends after the reload answer.
+  bool overflowed_ = false;
+  bool closing_ = false;  // a response with Connection: close was written
+  std::string_view close_reason_;
   std::size_t requests_ = 0;
 };
 
