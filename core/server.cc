@@ -1,0 +1,247 @@
+#include "core/server.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/listeners.h"
+#include "core/log/log.h"
+#include "core/mailbox.h"
+#include "core/messages.h"
+#include "core/privileges.h"
+#include "core/shard.h"
+
+namespace ringmx::core {
+namespace {
+
+log::Level to_log_level(config::LogLevel l) {
+  switch (l) {
+    case config::LogLevel::error:
+      return log::Level::error;
+    case config::LogLevel::warn:
+      return log::Level::warn;
+    case config::LogLevel::info:
+      return log::Level::info;
+    case config::LogLevel::debug:
+      return log::Level::debug;
+  }
+  return log::Level::info;
+}
+
+// The CPUs this process may run on, in order; shard i is pinned to cpus[i % n].
+std::vector<int> allowed_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  if (cpus.empty()) cpus.push_back(0);
+  return cpus;
+}
+
+class Server {
+ public:
+  Server(const config::Config& cfg, std::string path)
+      : config_(std::make_shared<const config::Config>(cfg)), path_(std::move(path)) {}
+
+  int run();
+
+ private:
+  bool start();
+  void loop();
+  void reload();
+  void stop_shards();
+  // Waits until every shard posted `kind` (or one failed); false on failure.
+  bool wait_all(ServerEvent::Kind kind);
+
+  std::shared_ptr<const config::Config> config_;
+  std::string path_;
+  unsigned shard_count_ = 1;
+  std::shared_ptr<const ListenerSet> listeners_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  Mailbox<ServerEvent> events_;
+  int signal_fd_ = -1;
+};
+
+int Server::run() {
+  log::set_level(to_log_level(config_->log_level));
+  // Signals go to the signalfd only: blocked here, before any shard thread
+  // exists, so every thread inherits the mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  sigdelset(&mask, SIGPIPE);
+  signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC);
+  if (signal_fd_ < 0 || !events_.ok()) {
+    log::error("server.start_failed", "error={}", log::quote(std::strerror(errno)));
+    return 1;
+  }
+  if (!start()) {
+    stop_shards();
+    return 1;
+  }
+  loop();
+  close(signal_fd_);
+  return 0;
+}
+
+bool Server::start() {
+  const config::Config& cfg = *config_;
+  raise_nofile_limit(cfg);
+  const std::vector<int> cpus = allowed_cpus();
+  shard_count_ = cfg.shards ? cfg.shards : static_cast<unsigned>(cpus.size());
+  if (std::string why = check_root(cfg); !why.empty()) {
+    log::error("server.start_failed", "reason={}", log::quote(why));
+    return false;
+  }
+  if (cfg.delivery_mode == config::DeliveryMode::discard)
+    log::warn("delivery.discard", "reason={}",
+              log::quote("delivery.mode = discard: every message is accepted and "
+                         "DROPPED; for load tests only"));
+  std::string error;
+  auto set = open_listeners(config_, shard_count_, nullptr, &error);
+  if (!set) {
+    log::error("listener.bind_failed", "{}", error);
+    return false;
+  }
+  listeners_ = set;
+  for (const ListenSocket& s : set->sockets)
+    log::info("listener.bound", "listener={} addr={} shard={} fd={}",
+              set->listeners[s.listener]->listener->id, s.address->text, s.shard, s.fd);
+  // Every socket is bound: no client byte has been read yet.
+  if (std::string why = drop_privileges(cfg); !why.empty()) {
+    log::error("server.start_failed", "reason={}", log::quote(why));
+    close_sockets(*set);
+    return false;
+  }
+  for (unsigned i = 0; i < shard_count_; ++i) {
+    ShardOptions o;
+    o.index = i;
+    o.cpu = cpus[i % cpus.size()];
+    o.listeners = set;
+    o.events = &events_;
+    shards_.push_back(std::make_unique<Shard>(o));
+  }
+  for (auto& s : shards_)
+    s->start();
+  if (!wait_all(ServerEvent::Kind::ready)) return false;
+  log::info("ready", "shards={} listeners={} sockets={} pid={}", shard_count_,
+            set->listeners.size(), set->sockets.size(), getpid());
+  sd_notify("READY=1");
+  return true;
+}
+
+bool Server::wait_all(ServerEvent::Kind kind) {
+  unsigned done = 0;
+  bool ok = true;
+  while (done < shards_.size()) {
+    pollfd p{events_.fd(), POLLIN, 0};
+    if (poll(&p, 1, -1) < 0 && errno != EINTR) return false;
+    std::uint64_t n;
+    [[maybe_unused]] ssize_t r = read(events_.fd(), &n, sizeof n);
+    for (ServerEvent& e : events_.take()) {
+      if (e.kind == ServerEvent::Kind::failed) {
+        log::error("shard.start_failed", "shard={} reason={}", e.shard, log::quote(e.text));
+        ok = false;
+        ++done;
+      } else if (e.kind == kind) {
+        ++done;
+      }
+    }
+  }
+  return ok;
+}
+
+void Server::loop() {
+  for (;;) {
+    signalfd_siginfo si;
+    ssize_t n = read(signal_fd_, &si, sizeof si);
+    if (n != sizeof si) {
+      if (errno == EINTR) continue;
+      log::error("server.signalfd", "error={}", log::quote(std::strerror(errno)));
+      break;
+    }
+    if (si.ssi_signo == SIGHUP) {
+      reload();
+      continue;
+    }
+    log::info("server.draining", "signal={} shutdown_timeout={}", strsignal(si.ssi_signo),
+              config::format_duration(config_->shutdown_timeout));
+    sd_notify("STOPPING=1");
+    break;
+  }
+  stop_shards();
+  log::info("server.stopped", "shards={}", shard_count_);
+}
+
+void Server::stop_shards() {
+  for (auto& s : shards_)
+    s->post(ShardMessage{ShardMessage::Kind::drain, nullptr});
+  for (auto& s : shards_)
+    s->join();
+  for (ServerEvent& e : events_.take())
+    if (e.kind == ServerEvent::Kind::stopped)
+      log::info("shard.stopped", "shard={} {}", e.shard, e.text);
+  shards_.clear();
+}
+
+void Server::reload() {
+  sd_notify("RELOADING=1");
+  config::LoadResult r = path_.empty() ? config::load_embedded_default() : config::load_file(path_);
+  for (const config::Diagnostic& w : r.warnings)
+    log::warn("reload.warning", "message={}", log::quote(w.to_string()));
+  if (!r.ok()) {
+    for (const config::Diagnostic& e : r.errors)
+      log::error("reload.invalid", "message={}", log::quote(e.to_string()));
+    log::error("reload.rejected", "file={} errors={} action=kept-running-configuration",
+               log::quote(path_.empty() ? "<embedded default>" : path_), r.errors.size());
+    sd_notify("READY=1");
+    return;
+  }
+  auto next = std::make_shared<const config::Config>(std::move(*r.config));
+  std::string error;
+  auto set = open_listeners(next, shard_count_, listeners_.get(), &error);
+  if (!set) {
+    log::error("reload.bind_failed", "{} action=kept-running-configuration", error);
+    sd_notify("READY=1");
+    return;
+  }
+  log::set_level(to_log_level(next->log_level));
+  for (const ListenSocket& s : set->sockets)
+    if (!s.reused)
+      log::info("listener.bound", "listener={} addr={} shard={} fd={}",
+                set->listeners[s.listener]->listener->id, s.address->text, s.shard, s.fd);
+  // New sockets are listening already; each shard starts accepting on them
+  // and only then closes the sockets the new set no longer has.
+  for (auto& s : shards_)
+    s->post(ShardMessage{ShardMessage::Kind::reload, set});
+  wait_all(ServerEvent::Kind::reloaded);
+  listeners_ = set;
+  config_ = next;
+  log::info("reload.done", "file={} listeners={} sockets={}",
+            log::quote(path_.empty() ? "<embedded default>" : path_), set->listeners.size(),
+            set->sockets.size());
+  sd_notify("READY=1");
+}
+
+}  // namespace
+
+int run_server(const config::Config& cfg, const std::string& config_path) {
+  Server server(cfg, config_path);
+  return server.run();
+}
+
+}  // namespace ringmx::core

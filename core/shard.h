@@ -1,0 +1,192 @@
+// A shard: one thread pinned to one CPU, owning its io_uring ring, its
+// provided-buffer ring, its timer wheel, its connections, its spool writer
+// and its own socket for every bind address of every listener. Nothing in
+// here is touched by another thread except through post().
+#pragma once
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/buffer_ring.h"
+#include "core/connection.h"
+#include "core/listeners.h"
+#include "core/mailbox.h"
+#include "core/messages.h"
+#include "core/timer_wheel.h"
+#include "delivery/spool_writer.h"
+#include "protocols/smtp/session.h"
+
+namespace ringmx::core {
+
+// Sizes of the shard's machinery, declared once.
+struct ShardLimits {
+  // SQ entries; the CQ gets four times as many (see ring_setup.h).
+  static constexpr unsigned kRingEntries = 4096;
+  // Receive buffers: 1024 x 16 KiB = 16 MiB of address space per shard,
+  // touched only as traffic uses it. 16 KiB holds a whole pipelined
+  // command group or a good share of a body per completion.
+  static constexpr std::uint32_t kBuffers = 1024;
+  static constexpr std::uint32_t kBufferSize = 16 * 1024;
+  static constexpr std::uint16_t kBufferGroup = 0;
+  // Timer wheel: 250 ms resolution, 4096 slots = one turn every 17 minutes
+  // (longer deadlines take more turns).
+  static constexpr std::uint32_t kTickMs = 250;
+  static constexpr std::uint32_t kWheelSlots = 4096;
+  // After EMFILE/ENFILE on accept, wait this long before accepting again.
+  static constexpr std::uint32_t kAcceptBackoffMs = 100;
+};
+
+// A listener as one shard sees it: the shared runtime plus a shard-local
+// count of the connections (and pending rejections) that point at it, so a
+// reload can retire it without touching another thread's memory.
+struct ListenerView {
+  std::shared_ptr<const ListenerRuntime> runtime;
+  std::uint32_t users = 0;
+  std::uint32_t index = 0;  // in the shard's view table (named in reject user_data)
+  bool retired = false;
+};
+
+struct ShardOptions {
+  unsigned index = 0;
+  int cpu = 0;
+  std::shared_ptr<const ListenerSet> listeners;
+  Mailbox<ServerEvent>* events = nullptr;
+};
+
+class Shard {
+ public:
+  explicit Shard(ShardOptions options);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  void start();
+  void join();
+  void post(ShardMessage m) { mailbox_.post(std::move(m)); }
+
+ private:
+  // A listening socket this shard accepts on.
+  struct AcceptEntry {
+    int fd = -1;
+    ListenerView* view = nullptr;
+    const config::BindAddress* address = nullptr;
+    TimerNode backoff;  // EMFILE/ENFILE pause
+    bool armed = false;
+    bool stopping = false;  // removed by reload or drain: close after the last completion
+  };
+  enum TimerKind : std::uint8_t { kConnectionTimer = 1, kAcceptTimer = 2, kDrainTimer = 3 };
+
+  class Ids final : public smtp::MessageIds {
+   public:
+    delivery::MessageSink* sink = nullptr;
+    smtp::MessageTicket next() override;
+  };
+  class SystemClock final : public smtp::Clock {
+   public:
+    std::chrono::system_clock::time_point now() override {
+      return std::chrono::system_clock::now();
+    }
+  };
+
+  void main();
+  std::string init();
+  void loop();
+  bool finished() const;
+  void dispatch(const io_uring_cqe* cqe);
+  io_uring_sqe* sqe();
+
+  // Mailbox and lifecycle (shard.cc).
+  void arm_mailbox();
+  void on_mailbox();
+  void apply_listeners(const std::shared_ptr<const ListenerSet>& set);
+  void begin_drain();
+  void on_tick();
+  void arm_tick();
+  void on_timer(TimerNode* node);
+  ListenerView* view_for(const std::shared_ptr<const ListenerRuntime>& rt);
+  void unuse(ListenerView* v);
+
+  // Accepting (shard_accept.cc).
+  void arm_accept(std::uint32_t index);
+  void stop_accept(std::uint32_t index);
+  void on_accept(std::uint32_t index, const io_uring_cqe* cqe);
+  void on_accept_close(std::uint32_t index);
+  void reject(int fd, ListenerView* v);
+  void on_reject(std::uint32_t fd, std::uint32_t view_index, bool sent, int res);
+  void open_connection(int fd, ListenerView* v, const config::BindAddress* bound);
+
+  // Connections (shard_connection.cc).
+  Connection* lookup(std::uint32_t slot, std::uint32_t generation);
+  void arm_recv(Connection& c);
+  void on_recv(Connection& c, const io_uring_cqe* cqe);
+  void on_send(Connection& c, int res);
+  void on_cancel(Connection& c);
+  void handle_output(Connection& c);
+  void queue_reply(Connection& c, std::string_view bytes);
+  void flush(Connection& c);
+  void begin_close(Connection& c, CloseReason reason);
+  void finish_close(Connection& c);
+  void on_connection_timer(Connection& c);
+  void rearm_starved();
+  std::uint32_t slot_of(const Connection& c) const;
+
+  // The message sink (shard_spool.cc).
+  void append_chunk(std::uint64_t message, std::span<const char> data);
+  void drive_sink();
+  void on_spool(std::uint32_t token_slot, int res);
+  void apply_completions();
+  void release_ref(std::uint64_t ref);
+
+  ShardOptions options_;
+  std::thread thread_;
+  Mailbox<ShardMessage> mailbox_;
+
+  // Everything below belongs to the shard's thread.
+  io_uring ring_{};
+  bool ring_ok_ = false;
+  std::unique_ptr<BufferRing> buffers_;
+  std::unique_ptr<TimerWheel> wheel_;
+  std::unique_ptr<delivery::MessageSink> sink_;
+  Ids ids_;
+  SystemClock clock_;
+  bool reflect_tos_ = false;
+  std::uint64_t now_ms_ = 0;
+  std::uint64_t mailbox_value_ = 0;
+  __kernel_timespec tick_ts_{};
+  bool tick_armed_ = false;
+  bool draining_ = false;
+  TimerNode drain_timer_;
+  std::shared_ptr<const ListenerSet> listeners_;
+  std::shared_ptr<const config::Config> config_;
+
+  std::vector<std::unique_ptr<ListenerView>> views_;
+  std::vector<AcceptEntry> accepts_;
+  std::deque<Connection> connections_;  // a deque: growing keeps addresses stable
+  std::vector<std::uint32_t> free_slots_;
+  std::vector<std::uint32_t> starved_;  // slots whose recv stopped on ENOBUFS
+  std::uint32_t live_ = 0;              // connections not yet freed
+  std::uint32_t rejects_inflight_ = 0;
+  bool starved_logged_ = false;
+
+  smtp::Output out_;  // reused for every engine call: allocates nothing per read
+  delivery::Completions completions_;
+  std::vector<std::uint64_t> spool_tokens_;  // user_data slot -> the sink's token
+  std::vector<std::uint32_t> free_tokens_;
+  // Body chunks that do not point into a receive buffer (the Received
+  // header, the CRLF of a normalised bare LF) are copied here, so they live
+  // until the spool's write of them completed whatever the session does.
+  std::vector<std::unique_ptr<char[]>> copies_;
+  std::vector<std::uint32_t> free_copies_;
+
+  struct Stats {
+    std::uint64_t accepted = 0, rejected = 0, closed = 0, committed = 0, commit_failed = 0;
+  } stats_;
+};
+
+}  // namespace ringmx::core
