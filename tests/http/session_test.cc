@@ -1,0 +1,439 @@
+// The management session as a client sees it: requests in, parsed
+// responses out, against a fake backend whose answers the tests set.
+#include "protocols/http/session.h"
+#include "protocols/http/router.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ringmx::http {
+namespace {
+
+class FakeBackend : public Backend {
+ public:
+  std::string metrics = "# HELP up Up.\n# TYPE up gauge\nup 1\n";
+  bool is_ready = true;
+  std::string config = "[server]\nhostname = \"mx1.example\"\n";
+  // nullopt: the reload finishes later (the test calls reload_finished).
+  std::optional<ReloadResult> reload_result = ReloadResult{true, ""};
+  int reloads = 0;
+
+  std::string metrics_text() override { return metrics; }
+  bool ready() override { return is_ready; }
+  std::string config_text() override { return config; }
+  std::optional<ReloadResult> reload() override {
+    ++reloads;
+    return reload_result;
+  }
+};
+
+struct Reply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+// Splits the session's output into responses. `head` marks which ones
+// answer HEAD (no body whatever Content-Length says).
+std::vector<Reply> parse_replies(std::string_view out, std::vector<bool> head = {}) {
+  std::vector<Reply> replies;
+  while (!out.empty()) {
+    Reply r;
+    std::size_t end = out.find("\r\n\r\n");
+    if (end == std::string_view::npos) {
+      ADD_FAILURE() << "truncated response: " << out;
+      break;
+    }
+    std::string_view block = out.substr(0, end + 2);
+    std::size_t eol = block.find("\r\n");
+    std::string_view status_line = block.substr(0, eol);
+    EXPECT_TRUE(status_line.starts_with("HTTP/1.1 ")) << status_line;
+    r.status = std::stoi(std::string(status_line.substr(9, 3)));
+    block.remove_prefix(eol + 2);
+    while (!block.empty()) {
+      eol = block.find("\r\n");
+      std::string_view line = block.substr(0, eol);
+      std::size_t colon = line.find(':');
+      std::string name(line.substr(0, colon));
+      for (char& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[name] = std::string(line.substr(colon + 2));
+      block.remove_prefix(eol + 2);
+    }
+    out.remove_prefix(end + 4);
+    std::size_t length = std::stoul(r.headers.at("content-length"));
+    bool is_head = replies.size() < head.size() && head[replies.size()];
+    if (!is_head) {
+      EXPECT_GE(out.size(), length);
+      r.body = std::string(out.substr(0, length));
+      out.remove_prefix(std::min(length, out.size()));
+    }
+    replies.push_back(r);
+  }
+  return replies;
+}
+
+constexpr std::string_view kToken = "s3cret-t0ken";
+
+struct Client {
+  FakeBackend backend;
+  Session session;
+  explicit Client(SessionConfig config = {.auth_token = "", .peer_is_loopback = true, .limits = {}})
+      : session(backend, config) {}
+  Output last;
+  std::vector<Reply> send(std::string_view bytes) {
+    last = session.feed(bytes);
+    return parse_replies(last.send);
+  }
+  Reply get(std::string_view path, std::string_view extra = "") {
+    std::vector<Reply> r = send("GET " + std::string(path) + " HTTP/1.1\r\nHost: localhost\r\n" +
+                                std::string(extra) + "\r\n");
+    EXPECT_EQ(r.size(), 1u);
+    return r.empty() ? Reply{} : r[0];
+  }
+  Reply post(std::string_view path, std::string_view extra = "") {
+    std::vector<Reply> r = send("POST " + std::string(path) + " HTTP/1.1\r\nHost: localhost\r\n" +
+                                std::string(extra) + "Content-Length: 0\r\n\r\n");
+    EXPECT_EQ(r.size(), 1u);
+    return r.empty() ? Reply{} : r[0];
+  }
+};
+
+SessionConfig remote(std::string_view token = "") {
+  return {.auth_token = token, .peer_is_loopback = false, .limits = {}};
+}
+SessionConfig loopback(std::string_view token = "") {
+  return {.auth_token = token, .peer_is_loopback = true, .limits = {}};
+}
+
+// ---- endpoints
+
+TEST(Session, Healthz) {
+  Client c(remote());
+  Reply r = c.get("/healthz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok\n");
+  EXPECT_EQ(r.headers["content-type"], "text/plain; charset=utf-8");
+  EXPECT_FALSE(c.last.close);
+}
+
+TEST(Session, ReadyzFollowsTheBackend) {
+  Client c(remote());
+  EXPECT_EQ(c.get("/readyz").status, 200);
+  c.backend.is_ready = false;  // draining
+  Reply r = c.get("/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "not ready\n");
+  EXPECT_FALSE(c.last.close);
+}
+
+TEST(Session, MetricsServedAsExposition004) {
+  Client c(remote());
+  Reply r = c.get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(r.body, c.backend.metrics);
+  EXPECT_EQ(r.headers["cache-control"], "no-store");
+}
+
+TEST(Session, QueryStringIgnoredForRouting) {
+  Client c(remote());
+  EXPECT_EQ(c.get("/metrics?name[]=up").status, 200);
+}
+
+TEST(Session, UnknownPathIs404AndKeepsTheConnection) {
+  Client c(remote());
+  Reply r = c.get("/metrics/");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_FALSE(c.last.close);
+  EXPECT_EQ(c.get("/").status, 404);
+  EXPECT_EQ(c.get("/healthz").status, 200);
+}
+
+TEST(Session, WrongMethodIs405WithAllow) {
+  Client c(loopback());
+  Reply r = c.post("/metrics");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "GET, HEAD");
+  r = c.get("/reload");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "POST");
+  EXPECT_EQ(c.backend.reloads, 0);
+  std::vector<Reply> d = c.send("DELETE /config HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].status, 405);
+  EXPECT_FALSE(c.last.close);
+}
+
+TEST(Session, HeadHasHeadersWithoutBody) {
+  Client c(remote());
+  c.last = c.session.feed(std::string_view("HEAD /metrics HTTP/1.1\r\nHost: h\r\n\r\n"));
+  std::vector<Reply> r = parse_replies(c.last.send, {true});
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(r[0].headers["content-length"], std::to_string(c.backend.metrics.size()));
+  EXPECT_TRUE(c.last.send.ends_with("\r\n\r\n"));
+}
+
+// ---- auth rules for /config and /reload
+
+TEST(Session, NoTokenLoopbackMayReloadAndReadConfig) {
+  Client c(loopback());
+  Reply r = c.post("/reload");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "reloaded\n");
+  EXPECT_EQ(c.backend.reloads, 1);
+  r = c.get("/config");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, c.backend.config);
+}
+
+TEST(Session, NoTokenRemotePeerIs403) {
+  Client c(remote());
+  Reply r = c.post("/reload");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(c.backend.reloads, 0);
+  EXPECT_EQ(c.get("/config").status, 403);
+  // A bearer token does not help when none is configured.
+  EXPECT_EQ(c.get("/config", "Authorization: Bearer anything\r\n").status, 403);
+  // Unprivileged endpoints still answer.
+  EXPECT_EQ(c.get("/metrics").status, 200);
+}
+
+TEST(Session, TokenConfiguredRightTokenFromAnyPeer) {
+  Client c(remote(kToken));
+  Reply r = c.post("/reload", "Authorization: Bearer s3cret-t0ken\r\n");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(c.backend.reloads, 1);
+  EXPECT_EQ(c.get("/config", "Authorization: bearer   s3cret-t0ken\r\n").status, 200);
+}
+
+TEST(Session, TokenConfiguredWrongOrMissingTokenIs401) {
+  for (SessionConfig config : {remote(kToken), loopback(kToken)}) {
+    Client c(config);
+    const char* bad[] = {
+        "",  // missing
+        "Authorization: Bearer s3cret-t0keN\r\n",
+        "Authorization: Bearer s3cret-t0ken2\r\n",
+        "Authorization: Bearer s3cret\r\n",
+        "Authorization: Bearer \r\n",
+        "Authorization: Basic czNjcmV0LXQwa2Vu\r\n",
+        "Authorization: Bearers3cret-t0ken\r\n",
+        "Authorization: s3cret-t0ken\r\n",
+    };
+    for (const char* header : bad) {
+      Reply r = c.post("/reload", header);
+      EXPECT_EQ(r.status, 401) << header;
+      EXPECT_EQ(r.headers["www-authenticate"], "Bearer realm=\"ringmx\"") << header;
+      EXPECT_EQ(c.get("/config", header).status, 401) << header;
+    }
+    EXPECT_EQ(c.backend.reloads, 0);
+    EXPECT_FALSE(c.last.close);
+  }
+}
+
+TEST(Session, TokenComparison) {
+  EXPECT_TRUE(token_matches("abc", "abc"));
+  EXPECT_FALSE(token_matches("abd", "abc"));
+  EXPECT_FALSE(token_matches("ab", "abc"));
+  EXPECT_FALSE(token_matches("abcd", "abc"));
+  EXPECT_FALSE(token_matches("", ""));  // an empty token never grants access
+}
+
+// ---- reload results, now and later
+
+TEST(Session, ReloadFailureCarriesTheErrors) {
+  Client c(loopback());
+  c.backend.reload_result =
+      ReloadResult{false, "ringmx.toml:3:1: server.listener.smtp.bind: bad address"};
+  Reply r = c.post("/reload");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body,
+            "reload failed, the running configuration is unchanged\n"
+            "ringmx.toml:3:1: server.listener.smtp.bind: bad address\n");
+}
+
+TEST(Session, AsynchronousReloadHoldsPipelinedRequests) {
+  Client c(loopback());
+  c.backend.reload_result = std::nullopt;
+  c.last = c.session.feed(std::string_view(
+      "POST /reload HTTP/1.1\r\nHost: h\r\n\r\nGET /healthz HTTP/1.1\r\nHost: h\r\n\r\n"));
+  EXPECT_EQ(c.last.send, "");  // nothing until the reload is done
+  EXPECT_TRUE(c.last.awaiting_reload);
+  EXPECT_TRUE(c.session.awaiting_reload());
+  EXPECT_FALSE(c.last.close);
+  // More requests keep arriving while it waits: still nothing.
+  c.last = c.session.feed(std::string_view("GET /readyz HTTP/1.1\r\nHost: h\r\n\r\n"));
+  EXPECT_EQ(c.last.send, "");
+  EXPECT_TRUE(c.last.awaiting_reload);
+
+  Output done = c.session.reload_finished(ReloadResult{true, ""});
+  std::vector<Reply> r = parse_replies(done.send);
+  ASSERT_EQ(r.size(), 3u);  // in request order
+  EXPECT_EQ(r[0].body, "reloaded\n");
+  EXPECT_EQ(r[1].body, "ok\n");
+  EXPECT_EQ(r[2].body, "ready\n");
+  EXPECT_FALSE(done.awaiting_reload);
+  EXPECT_FALSE(done.close);
+  EXPECT_EQ(c.backend.reloads, 1);
+  EXPECT_EQ(c.session.requests(), 3u);
+}
+
+TEST(Session, AsynchronousReloadWithConnectionClose) {
+  Client c(loopback());
+  c.backend.reload_result = std::nullopt;
+  c.session.feed(std::string_view(
+      "POST /reload HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /healthz HTTP/1.1\r\n"));
+  Output done = c.session.reload_finished(ReloadResult{false, "bad"});
+  std::vector<Reply> r = parse_replies(done.send);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 500);
+  EXPECT_EQ(r[0].headers["connection"], "close");
+  EXPECT_TRUE(done.close);
+}
+
+TEST(Session, ReloadFinishedWithoutAWaitingRequestDoesNothing) {
+  Client c(loopback());
+  Output out = c.session.reload_finished(ReloadResult{true, ""});
+  EXPECT_EQ(out.send, "");
+  EXPECT_FALSE(out.close);
+}
+
+TEST(Session, InputDuringReloadIsBounded) {
+  SessionConfig config = loopback();
+  config.limits.max_header_bytes = 256;
+  config.limits.max_body_bytes = 16;
+  Client c(config);
+  c.backend.reload_result = std::nullopt;
+  c.session.feed(std::string_view("POST /reload HTTP/1.1\r\nHost: h\r\n\r\n"));
+  std::string flood(10000, 'x');
+  Output out = c.session.feed(flood);
+  EXPECT_EQ(out.send, "");
+  Output done = c.session.reload_finished(ReloadResult{true, ""});
+  std::vector<Reply> r = parse_replies(done.send);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(r[0].headers["connection"], "close");
+  EXPECT_TRUE(done.close);
+  EXPECT_EQ(done.reason, "pipelined input over the limit during reload");
+}
+
+// ---- connection handling
+
+TEST(Session, PipelinedRequestsInOneRead) {
+  Client c(remote());
+  std::vector<Reply> r = c.send(
+      "GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n"
+      "GET /nope HTTP/1.1\r\nHost: h\r\n\r\n"
+      "GET /readyz HTTP/1.1\r\nHost: h\r\n\r\n"
+      "GET /metr");
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(r[1].status, 404);
+  EXPECT_EQ(r[2].body, "ready\n");
+  r = c.send("ics HTTP/1.1\r\nHost: h\r\n\r\n");  // the rest of the fourth
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(c.session.requests(), 4u);
+}
+
+TEST(Session, RequestFedOneByteAtATime) {
+  Client c(loopback());
+  std::string req = "POST /reload HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nbody";
+  for (std::size_t i = 0; i + 1 < req.size(); ++i) {
+    Output out = c.session.feed(std::string_view(&req[i], 1));
+    ASSERT_EQ(out.send, "") << "answered after " << i + 1 << " bytes";
+  }
+  std::vector<Reply> r = c.send(std::string_view(&req.back(), 1));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(c.backend.reloads, 1);
+}
+
+TEST(Session, ConnectionCloseEndsAfterTheResponse) {
+  Client c(remote());
+  std::vector<Reply> r = c.send(
+      "GET /healthz HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+      "GET /readyz HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_EQ(r.size(), 1u);  // nothing after the closing response
+  EXPECT_EQ(r[0].headers["connection"], "close");
+  EXPECT_TRUE(c.last.close);
+  EXPECT_EQ(c.last.reason, "request not keep-alive");
+  // Anything fed afterwards is ignored.
+  Output out = c.session.feed(std::string_view("GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n"));
+  EXPECT_EQ(out.send, "");
+  EXPECT_TRUE(out.close);
+}
+
+TEST(Session, Http10ClosesUnlessKeepAlive) {
+  Client c(remote());
+  std::vector<Reply> r = c.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].headers["connection"], "keep-alive");
+  EXPECT_FALSE(c.last.close);
+  r = c.send("GET /healthz HTTP/1.0\r\n\r\n");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].headers["connection"], "close");
+  EXPECT_TRUE(c.last.close);
+}
+
+TEST(Session, MalformedRequestAnswersAndCloses) {
+  struct Row {
+    std::string input;
+    int status;
+  } rows[] = {
+      {"GET / HTTP/1.1\nHost: h\n\n", 400},
+      {"GET / HTTP/1.1\r\n\r\n", 400},
+      {"GET / HTTP/3.0\r\nHost: h\r\n\r\n", 505},
+      {"POST /reload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 411},
+      {"POST /reload HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n", 413},
+      {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n", 431},
+      {"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n", 400},
+  };
+  for (const Row& row : rows) {
+    Client c(loopback());
+    std::vector<Reply> r = c.send(row.input + "GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n");
+    ASSERT_EQ(r.size(), 1u) << row.input.substr(0, 40);
+    EXPECT_EQ(r[0].status, row.status) << row.input.substr(0, 40);
+    EXPECT_EQ(r[0].headers["connection"], "close");
+    EXPECT_TRUE(c.last.close);
+    EXPECT_FALSE(c.last.reason.empty());
+    EXPECT_EQ(c.backend.reloads, 0);
+  }
+}
+
+TEST(Session, LoopbackAddresses) {
+  auto v4 = [](const char* text) {
+    sockaddr_storage ss{};
+    auto& a = reinterpret_cast<sockaddr_in&>(ss);
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, text, &a.sin_addr);
+    return ss;
+  };
+  auto v6 = [](const char* text) {
+    sockaddr_storage ss{};
+    auto& a = reinterpret_cast<sockaddr_in6&>(ss);
+    a.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, text, &a.sin6_addr);
+    return ss;
+  };
+  EXPECT_TRUE(is_loopback(v4("127.0.0.1")));
+  EXPECT_TRUE(is_loopback(v4("127.255.0.9")));
+  EXPECT_FALSE(is_loopback(v4("128.0.0.1")));
+  EXPECT_FALSE(is_loopback(v4("10.0.0.1")));
+  EXPECT_TRUE(is_loopback(v6("::1")));
+  EXPECT_TRUE(is_loopback(v6("::ffff:127.0.0.2")));
+  EXPECT_FALSE(is_loopback(v6("::ffff:192.0.2.1")));
+  EXPECT_FALSE(is_loopback(v6("::2")));
+  EXPECT_FALSE(is_loopback(sockaddr_storage{}));
+}
+
+}  // namespace
+}  // namespace ringmx::http
