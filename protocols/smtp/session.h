@@ -33,6 +33,8 @@
 
 namespace ringmx::smtp {
 
+enum class Failure : uint8_t;  // protocols/smtp/transaction.h
+
 // Who is on the other end. After PROXY, the original client.
 struct ConnectionInfo {
   std::string client;     // "203.0.113.7:41234" or "[2001:db8::1]:41234"
@@ -180,9 +182,40 @@ class Session {
   uint64_t bytes_received() const { return bytes_in_; }
 
  private:
-  struct Transaction;
-  struct Command;
+  struct Transaction;  // protocols/smtp/transaction.h
   friend struct CommandTable;
+  enum class State : uint8_t { before_greeting, command, data, bdat, tls_handshake, closed };
+  // One reply line. `detail` is appended to `text` (a name, a number).
+  struct Reply {
+    uint16_t code;
+    std::string_view enhanced;  // "2.1.0"; empty only for 220/354 and EHLO lines (RFC 2034)
+    std::string_view text;
+    std::string_view detail = {};
+    bool more = false;  // "250-" continuation line
+  };
+
+  // session.cc: the reply path and the session's life.
+  void reply(Output& out, const Reply& r);  // the one reply path
+  static void format_reply(std::string& dst, const Reply& r);
+  void after_replies(Output& out, Action::Kind kind);  // close/start_tls, kept in reply order
+  void hard_close(Output& out, const Reply& r);
+  void enter(State s) { state_ = s; }
+  void close_if_draining(Output& out);
+  size_t on_command_bytes(std::span<const char> in, Output& out);
+  void answer_commit(Transaction& tx, std::span<const CommitResult> results, Output& out);
+
+  // commands.cc
+  void execute(std::string_view line, Output& out);
+
+  // body.cc: message content (DATA and BDAT) to body chunks.
+  void begin_content(Output& out);
+  size_t on_data_bytes(std::span<const char> in, Output& out);
+  size_t on_bdat_bytes(std::span<const char> in, Output& out);
+  void emit(const char* begin, const char* end, Output& out);
+  void fail(Failure why, Output& out);  // refuse the message: abort it, drop the rest
+  void count_received(const char* begin, const char* end, Output& out);
+  void end_of_content(Output& out);   // DATA's <CRLF>.<CRLF> or a BDAT chunk's last octet
+  void end_transaction(Output& out);  // the one place a transaction ends; aborts begun content
 
   const Settings* settings_;
   MessageIds* ids_;
@@ -196,11 +229,13 @@ class Session {
   uint64_t bdat_remaining_ = 0;  // BDAT octets still to read (stored or dropped)
   CommandCounts counts_;
   uint32_t messages_ = 0;  // MAIL commands accepted
-  uint8_t state_ = 0;
-  uint8_t greeted_ = 0;  // which of HELO/EHLO/LHLO, 0 for none
+  State state_ = State::before_greeting;
+  Verb greeted_ = Verb::count_;  // HELO, EHLO or LHLO once given
   bool skipping_long_line_ = false;
   bool draining_ = false;
-  bool bdat_last_ = false;
+  bool bdat_drop_ = false;  // the current BDAT chunk was refused: read and drop it
+  bool bdat_last_ = false;  // the current BDAT chunk ends the message
+  uint16_t last_code_ = 0;  // code of the last reply, for the ok/total counts
 };
 
 }  // namespace ringmx::smtp
