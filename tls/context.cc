@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "tls/cipher_names.h"
+#include "tls/key_match.h"
 #include "tls/session.h"
 
 namespace ringmx::tls {
@@ -123,7 +124,8 @@ std::string make_ctx(const config::Certificate& cert, const Policy& policy,
     return fail(fmt::format("certificate.{}: cannot load the private key ({}): {}", cert.name,
                             cert.key_ref.empty() ? "inline" : cert.key_ref, last_wolfssl_error()));
   }
-  if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS) {
+  if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS ||
+      !key_matches_certificate(cert.cert_pem, cert.key_pem)) {
     return fail(
         fmt::format("certificate.{}: the private key does not match the certificate", cert.name));
   }
@@ -160,7 +162,7 @@ ContextResult ServerContext::build(std::string_view listener, const config::TlsS
       return 0;
     }
     WOLFSSL_CTX* ctx = nullptr;
-    err = make_ctx(it->second, policy, !settings.ignore_client_order, ctx);
+    err = make_ctx(it->second, policy, settings.ignore_client_order, ctx);
     if (!err.empty()) err = fmt::format("listener {}: {}", listener, err);
     if (ctx == nullptr) return 0;
     sc->served_.push_back({ctx, name});

@@ -102,9 +102,11 @@ std::optional<KtlsParams> ktls_params_from(WOLFSSL* ssl) {
     default:
       return std::nullopt;
   }
+  // Both getters return `!seq` on success (so 1 when the number is 0) and
+  // BAD_FUNC_ARG, negative, only for null arguments.
   word64 tx_seq = 0, rx_seq = 0;
-  if (wolfSSL_GetSequenceNumber(ssl, &tx_seq) != WOLFSSL_SUCCESS ||
-      wolfSSL_GetPeerSequenceNumber(ssl, &rx_seq) != WOLFSSL_SUCCESS) {
+  if (wolfSSL_GetSequenceNumber(ssl, &tx_seq) < 0 ||
+      wolfSSL_GetPeerSequenceNumber(ssl, &rx_seq) < 0) {
     return std::nullopt;
   }
   const bool server = wolfSSL_GetSide(ssl) == WOLFSSL_SERVER_END;
