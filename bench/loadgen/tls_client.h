@@ -1,0 +1,67 @@
+// A wolfSSL client session over memory buffers: the ring loop puts received
+// ciphertext in with feed(), takes ciphertext to send from wire_output(), and
+// moves plaintext with read()/write(). wolfSSL's custom I/O callbacks read
+// and write those buffers, so wolfSSL never touches the socket.
+//
+// Certificates are NOT verified (WOLFSSL_VERIFY_NONE): this is a benchmark
+// client for loopback servers with throw-away certificates, and it must
+// never be used to carry mail.
+#pragma once
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <string>
+#include <string_view>
+
+namespace ringmx::loadgen {
+
+// One per worker thread (a WOLFSSL_CTX is shared by that worker's sessions).
+class TlsContext {
+ public:
+  TlsContext();
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+  WOLFSSL_CTX* get() const { return ctx_; }
+
+ private:
+  WOLFSSL_CTX* ctx_ = nullptr;
+};
+
+class TlsClient {
+ public:
+  enum class Result { done, want_more, failed };
+
+  TlsClient(const TlsContext& context, std::string_view sni);
+  ~TlsClient();
+  TlsClient(const TlsClient&) = delete;
+  TlsClient& operator=(const TlsClient&) = delete;
+
+  // Ciphertext from the socket.
+  void feed(std::string_view ciphertext) { wire_in_.append(ciphertext); }
+  // Drives the handshake with what was fed; call again after each feed.
+  Result handshake();
+  bool established() const { return established_; }
+  // Decrypts what was fed and appends the plaintext to `out`.
+  Result read(std::string& out);
+  // Encrypts `plaintext` into wire_output().
+  Result write(std::string_view plaintext);
+  // Ciphertext to send; the driver takes it (swap or clear).
+  std::string& wire_output() { return wire_out_; }
+  // wolfSSL's reason for the last failure, for the error key.
+  std::string last_error() const;
+
+ private:
+  static int on_recv(WOLFSSL* ssl, char* buf, int size, void* self);
+  static int on_send(WOLFSSL* ssl, char* buf, int size, void* self);
+
+  WOLFSSL* ssl_ = nullptr;
+  bool established_ = false;
+  int last_error_ = 0;
+  std::string wire_in_;
+  std::size_t wire_in_used_ = 0;
+  std::string wire_out_;
+};
+
+}  // namespace ringmx::loadgen
