@@ -37,6 +37,19 @@ std::optional<std::string> closest(std::string_view name, std::span<const std::s
       best = c;
     }
   }
+  if (best) return best;
+  // Not a typo, maybe a part: "key" for "private-key", "max-size" for
+  // "size", a cipher name without its "_SHA256". The longest overlap wins.
+  size_t best_overlap = 2;
+  for (const std::string& c : candidates) {
+    std::string_view shorter = c.size() < name.size() ? std::string_view(c) : name;
+    std::string_view longer = c.size() < name.size() ? name : std::string_view(c);
+    if (shorter.size() > best_overlap &&
+        (longer.starts_with(shorter) || longer.ends_with(shorter))) {
+      best_overlap = shorter.size();
+      best = c;
+    }
+  }
   return best;
 }
 
