@@ -9,7 +9,7 @@
 #include <cctype>
 #include <mutex>
 
-#include "tls/cipher_names.h"
+#include "config/ciphers.h"
 #include "tls/key_match.h"
 #include "tls/session.h"
 
@@ -52,13 +52,14 @@ std::string make_policy(std::string_view listener, const config::TlsSettings& s,
     (v == config::TlsVersion::tls12 ? out.tls12 : out.tls13) = true;
   if (!out.tls12 && !out.tls13) out.tls12 = out.tls13 = true;
 
-  std::vector<const CipherName*> chosen;
+  // One table of names for the whole program: config/ciphers.h, which the
+  // loader already validated tls.ciphers against.
+  std::vector<const config::CipherSuite*> chosen;
   if (s.ciphers.empty()) {
-    for (const auto& c : known_ciphers())
-      chosen.push_back(&c);
+    for (const auto& c : config::cipher_suites()) chosen.push_back(&c);
   } else {
     for (const auto& name : s.ciphers) {
-      const CipherName* c = find_cipher(name);
+      const config::CipherSuite* c = config::find_cipher_suite(name);
       if (c == nullptr) {
         return fmt::format("listener {}: tls.ciphers: unknown cipher suite {:?}", listener, name);
       }
@@ -66,7 +67,7 @@ std::string make_policy(std::string_view listener, const config::TlsSettings& s,
     }
   }
   bool any12 = false, any13 = false;
-  for (const CipherName* c : chosen) {
+  for (const config::CipherSuite* c : chosen) {
     const bool is13 = c->version == config::TlsVersion::tls13;
     if (is13 ? !out.tls13 : !out.tls12) continue;
     (is13 ? any13 : any12) = true;
