@@ -15,7 +15,7 @@
 
 namespace {
 
-class Backend : public ringmx::http::Backend {
+class FuzzBackend : public ringmx::http::Backend {
  public:
   bool async_reload = false;
   std::string metrics_text() override { return "up 1\n"; }
@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   if (size == 0) return 0;
-  Backend backend;
+  FuzzBackend backend;
   backend.async_reload = (data[0] & 1) != 0;
   Session session(backend, {.auth_token = (data[0] & 2) ? "tok" : "",
                             .peer_is_loopback = (data[0] & 4) != 0,
