@@ -10,7 +10,9 @@ namespace ringmx::http {
 
 Session::Session(Backend& backend, SessionConfig config)
     : backend_(backend), token_(config.auth_token), config_(config) {
-  config_.auth_token = token_;
+  // config_ must not keep a view of the caller's string; token_ is the
+  // session's own copy, which also keeps the Session safely movable.
+  config_.auth_token = {};
 }
 
 Output Session::feed(std::span<const char> bytes) {
@@ -64,7 +66,7 @@ void Session::reply(Output& out, const Response& response, bool keep_alive, int 
 
 void Session::serve(Output& out) {
   std::size_t done = 0;  // bytes of input_ answered in this call
-  Access access{config_.auth_token, config_.peer_is_loopback};
+  Access access{token_, config_.peer_is_loopback};
   while (!closing_ && !awaiting_reload_) {
     std::span<const char> rest(input_.data() + done, input_.size() - done);
     Request request;

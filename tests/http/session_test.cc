@@ -239,6 +239,23 @@ TEST(Session, TokenConfiguredWrongOrMissingTokenIs401) {
   }
 }
 
+// The session keeps its own copy of the token: the caller's string may
+// be a temporary, and a moved session keeps working.
+TEST(Session, TokenOutlivesTheCallersStringAndMoves) {
+  FakeBackend backend;
+  std::string token(kToken);
+  Session first(backend, remote(token));
+  token.assign(token.size(), 'x');
+  Session session = std::move(first);
+  std::vector<Reply> r =
+      parse_replies(session
+                        .feed(std::string_view("GET /config HTTP/1.1\r\nHost: h\r\n"
+                                               "Authorization: Bearer s3cret-t0ken\r\n\r\n"))
+                        .send);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 200);
+}
+
 TEST(Session, TokenComparison) {
   EXPECT_TRUE(token_matches("abc", "abc"));
   EXPECT_FALSE(token_matches("abd", "abc"));
