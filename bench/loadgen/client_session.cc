@@ -71,6 +71,7 @@ void ClientSession::reset(bool tls_on) {
   message_ = {};
   next_command_ = 0;
   messages_ = 0;
+  quit_sent_ = false;
   out_.clear();
   events_.clear();
   expect(Step::greeting);
@@ -189,9 +190,12 @@ void ClientSession::on_step_ok(Step step) {
       out_ += message_;
       out_ += ".\r\n";
       expect_final_replies();
+      quit_if_last();
       break;
     case Step::end_of_data:
-      if (!waiting_for_server()) message_finished(true);
+      // The last final reply of the message: nothing more is owed, or only
+      // the 221 to a QUIT sent behind the body.
+      if (!waiting_for_server() || expected_[expected_head_] == Step::quit) message_finished(true);
       break;
     case Step::quit:
       enter(State::done);
@@ -271,6 +275,7 @@ void ClientSession::send_transaction_command() {
     out_ += fmt::format("BDAT {} LAST\r\n", message_.size());
     out_ += message_;
     expect_final_replies();
+    quit_if_last();
   }
 }
 
@@ -282,10 +287,25 @@ void ClientSession::expect_final_replies() {
     expect(Step::end_of_data);
 }
 
+// With pipelining, the QUIT of a session's last message rides in the same
+// send as its body (RFC 2920 3.1 lets QUIT end a group): one round trip
+// fewer per session, as a pipelining MTA does.
+void ClientSession::quit_if_last() {
+  if (!plan_->pipelining || plan_->per_connection == 0 || messages_ + 1 < plan_->per_connection)
+    return;
+  out_ += "QUIT\r\n";
+  expect(Step::quit);
+  quit_sent_ = true;
+}
+
 void ClientSession::message_finished(bool ok) {
   ++messages_;
   message_ = {};
   events_.push_back(SessionEvent{SessionEvent::Kind::message_done, ok, {}});
+  if (quit_sent_) {
+    enter(State::quit);
+    return;
+  }
   enter(State::idle);
   if (plan_->per_connection != 0 && messages_ >= plan_->per_connection) quit();
 }

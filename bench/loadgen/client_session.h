@@ -100,6 +100,7 @@ class ClientSession {
   void send_transaction_command();
   void expect_final_replies();
   void message_finished(bool ok);
+  void quit_if_last();
   void expect(Step step) { expected_.push_back(step); }
   void enter(State s) { state_ = s; }
   void fail(std::string error);
@@ -125,6 +126,7 @@ class ClientSession {
   std::string_view message_;   // the message in progress
   unsigned next_command_ = 0;  // unpipelined: 0 MAIL, 1..R RCPT, R+1 DATA/BDAT
   unsigned messages_ = 0;
+  bool quit_sent_ = false;  // QUIT went out behind the last body
 
   std::string out_;
   std::vector<SessionEvent> events_;
