@@ -41,10 +41,13 @@ install_missing() {
 
 jobs=$(nproc)
 
+# build DIR [--target T] [cmake -D options...]
 build() {
   local dir=$1; shift
+  local target=()
+  if [ "${1:-}" = --target ]; then target=(--target "$2"); shift 2; fi
   cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
-  cmake --build "$dir" -j "$jobs"
+  cmake --build "$dir" -j "$jobs" "${target[@]}"
 }
 
 cmd=${1:-}
@@ -60,7 +63,7 @@ case "$cmd" in
     ;;
   run)
     install_missing "${build_pkgs[@]}"
-    build build
+    build build --target ringmx
     exec ./build/ringmx "$@"
     ;;
   test)
