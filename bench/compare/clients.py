@@ -1,0 +1,126 @@
+"""Workloads and the load generators that run them, each client a function
+returning the same Result, so servers are compared on the client's clock
+and the kernel's CPU accounting, not on what each client prints."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import time
+
+from servers import HOST, MAIL_DOMAIN
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    name: str
+    size: int  # message payload bytes
+    reuse: bool  # many messages per session (smtp-source -d)
+    recipients: int = 1
+    protocol: str = "smtp"  # smtp | lmtp
+    tls: bool = False  # STARTTLS before MAIL
+    messages: int = 20000  # at scale 1.0
+    sessions: int = 50
+
+    def protocol_key(self):
+        return "starttls" if self.tls else self.protocol
+
+    def describe(self):
+        per = "sessions reused" if self.reuse else "1 message/session"
+        extra = f", {self.recipients} rcpt" if self.recipients > 1 else ""
+        proto = "LMTP" if self.protocol == "lmtp" else ("SMTP+STARTTLS" if self.tls else "SMTP")
+        return f"{proto}, {self.size // 1024} KiB, {per}{extra}"
+
+
+# The six workloads of issue 8. 100 KiB and STARTTLS send fewer messages so a
+# slow server still finishes each measurement in seconds, not minutes.
+WORKLOADS = [
+    Workload("1k-single", 1024, reuse=False),
+    Workload("1k-reuse", 1024, reuse=True),
+    Workload("100k", 100 * 1024, reuse=True, messages=4000),
+    Workload("5rcpt", 1024, reuse=True, recipients=5),
+    Workload("lmtp", 1024, reuse=True, protocol="lmtp"),
+    Workload("starttls", 1024, reuse=False, tls=True, messages=4000),
+]
+
+
+@dataclasses.dataclass
+class Result:
+    ok: bool
+    seconds: float  # wall time of the client run
+    messages: int  # messages the client asked for (all of them, when ok)
+    client_cpu_s: float
+    error: str = ""
+    client_json: dict = None
+
+
+def _run(argv, timeout_s, log_path):
+    """Run a client; wall time on our clock, its CPU from wait4()."""
+    start = time.monotonic()
+    with open(log_path, "ab") as log:
+        log.write(("$ " + " ".join(argv) + "\n").encode())
+        log.flush()
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = start + timeout_s
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                os.killpg(proc.pid, 9)
+                pid, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = -9
+                return False, time.monotonic() - start, usage, f"timeout after {timeout_s}s"
+            time.sleep(0.005)
+    seconds = time.monotonic() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        return False, seconds, usage, f"exit {proc.returncode} (see {os.path.basename(log_path)})"
+    return True, seconds, usage, ""
+
+
+def can_run(client, workload):
+    return not (client == "smtp-source" and workload.tls)
+
+
+def smtp_source(workload, port, messages, timeout_s, log_path):
+    """Postfix's smtp-source: one thread per session, waits for every reply
+    (no pipelining), no TLS. Aborts on any unexpected reply code."""
+    if workload.tls:
+        return None  # smtp-source cannot STARTTLS
+    argv = ["smtp-source", "-s", str(workload.sessions), "-m", str(messages),
+            "-l", str(workload.size), "-r", str(workload.recipients),
+            "-M", f"client.{MAIL_DOMAIN}", "-f", f"sender@{MAIL_DOMAIN}",
+            "-t", f"rcpt@{MAIL_DOMAIN}"]
+    if workload.reuse:
+        argv.append("-d")
+    if workload.protocol == "lmtp":
+        argv.append("-L")
+    argv.append(f"{HOST}:{port}")
+    ok, seconds, usage, error = _run(argv, timeout_s, log_path)
+    return Result(ok, seconds, messages, usage.ru_utime + usage.ru_stime, error)
+
+
+def ringmx_bench(binary, workload, port, messages, timeout_s, log_path):
+    """ringmx's own io_uring load generator, with pipelining on: it can send
+    faster than smtp-source, so the server rather than the client is the
+    limit. Its JSON report is kept beside our own figures."""
+    json_path = log_path + f".{time.monotonic_ns()}.json"
+    per_connection = 0 if workload.reuse else 1  # 0: unlimited
+    argv = [binary, "--target", f"{HOST}:{port}", "--connections", str(workload.sessions),
+            "--messages", str(messages), "--size", str(workload.size),
+            "--recipients", str(workload.recipients), "--per-connection", str(per_connection),
+            "--pipelining", "on", "--protocol", workload.protocol,
+            "--tls", "starttls" if workload.tls else "none", "--json", json_path]
+    ok, seconds, usage, error = _run(argv, timeout_s, log_path)
+    report = None
+    try:
+        with open(json_path) as f:
+            report = json.load(f)
+        os.unlink(json_path)
+    except (OSError, ValueError):
+        pass
+    if ok and (report is None or report.get("messages_ok") != messages):
+        ok, error = False, f"ringmx-bench report: {report and report.get('errors_by_key')}"
+    return Result(ok, seconds, messages, usage.ru_utime + usage.ru_stime, error, report)

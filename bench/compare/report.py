@@ -1,0 +1,212 @@
+"""Medians, ratios, the Markdown table, the gnuplot chart and RESULTS.md."""
+
+import os
+import platform
+import statistics
+import subprocess
+
+# Each ringmx mode against the peer doing the same work.
+PEER_OF = {"ringmx-discard": "smtp-sink", "ringmx-spool": "postfix"}
+SERVER_ORDER = ["smtp-sink", "ringmx-discard", "postfix", "ringmx-spool"]
+
+
+def summarize(rows):
+    """rows: one dict per measurement. Returns {(workload, client, server): stats}."""
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["workload"], r["client"], r["server"]), []).append(r)
+    summary = {}
+    for key, runs in groups.items():
+        good = [r for r in runs if r["ok"]]
+        summary[key] = {
+            "runs": len(runs),
+            "ok": len(good),
+            "errors": sorted({r["error"] for r in runs if not r["ok"]}),
+            "rate": statistics.median(r["rate"] for r in good) if good else None,
+            "cpu_us": statistics.median(r["cpu_us"] for r in good) if good else None,
+            "client_cpu_pct": statistics.median(r["client_cpu_pct"] for r in good) if good else None,
+            "rates": [round(r["rate"]) for r in good],
+        }
+    return summary
+
+
+def _fmt(v, digits=0):
+    if v is None:
+        return "–"
+    return f"{v:,.{digits}f}"
+
+
+def _ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "–"
+    return f"{a / b:.2f}x"
+
+
+def table(summary, workloads):
+    lines = [
+        "| workload | client | server | msg/s (median) | server CPU µs/msg | client CPU | "
+        "msg/s vs peer | CPU/msg vs peer | runs ok |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for w in workloads:
+        for client in ("smtp-source", "ringmx-bench"):
+            for server in SERVER_ORDER:
+                s = summary.get((w.name, client, server))
+                if not s:
+                    continue
+                peer = summary.get((w.name, client, PEER_OF.get(server)))
+                rate_ratio = _ratio(s["rate"], peer["rate"]) if peer else ""
+                cpu_ratio = _ratio(s["cpu_us"], peer["cpu_us"]) if peer else ""
+                client_cpu = "–" if s["client_cpu_pct"] is None else f"{s['client_cpu_pct']:.0f}%"
+                lines.append(
+                    f"| {w.name} | {client} | {server} | {_fmt(s['rate'])} | "
+                    f"{_fmt(s['cpu_us'], 1)} | {client_cpu} | {rate_ratio} | {cpu_ratio} | "
+                    f"{s['ok']}/{s['runs']} |")
+    return "\n".join(lines)
+
+
+def chart(summary, workloads, out_dir, gp_script):
+    """Two panels, grouped bars per workload and client: msg/s and CPU/msg."""
+    data = os.path.join(out_dir, "chart.dat")
+    with open(data, "w") as f:
+        f.write("label " + " ".join(SERVER_ORDER) + "\n")
+        for w in workloads:
+            for client in ("smtp-source", "ringmx-bench"):
+                stats = [summary.get((w.name, client, s)) for s in SERVER_ORDER]
+                if not any(st and st["rate"] for st in stats):
+                    continue
+                label = f"{w.name}\\n({'src' if client == 'smtp-source' else 'rbench'})"
+                rates = [_num(st, "rate") for st in stats]
+                cpus = [_num(st, "cpu_us") for st in stats]
+                f.write(f'"{label}" ' + " ".join(rates + cpus) + "\n")
+    png = os.path.join(out_dir, "results.png")
+    subprocess.run(["gnuplot", "-e", f"datafile='{data}'; outfile='{png}'", gp_script],
+                   check=True, capture_output=True)
+    return png
+
+
+def _num(stats, key):
+    if not stats or stats[key] is None:
+        return "-"
+    return f"{stats[key]:.3f}"
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "kernel": platform.release(),
+        "cpu": model,
+        "postfix": subprocess.run(["dpkg-query", "-W", "-f=${Version}", "postfix"],
+                                  capture_output=True, text=True).stdout or "?",
+    }
+
+
+def burst_table(bursts):
+    lines = [
+        "| server | backlog | connects ok | failed | connect p50 / p90 / p99 / max (ms) | "
+        "220 greeting p50 / p99 (ms) | ListenOverflows Δ |",
+        "|---|---:|---:|---:|---|---|---:|",
+    ]
+    for b in bursts:
+        r = b["result"]
+        if r is None:
+            lines.append(f"| {b['server']} | {b['backlog']} | – | – | {b['error']} | | |")
+            continue
+        c, g = r["connect_ms"], r["greeting_ms"]
+        failed = f"{r['failed']}" + (f" ({', '.join(f'{k} {v}' for k, v in r['failures'].items())})"
+                                     if r["failures"] else "")
+        lines.append(
+            f"| {b['server']} | {b['backlog']} | {r['ok']} | {failed} | "
+            f"{c['p50']} / {c['p90']} / {c['p99']} / {c['max']} | {g['p50']} / {g['p99']} | "
+            f"{r['listen_overflows']} |")
+    return "\n".join(lines)
+
+
+METHOD = """\
+## How it is measured
+
+- One command, `bench/compare/run` (root; loopback only; everything it starts is
+  stopped on exit, /etc/postfix and port 25 untouched). Each measurement starts
+  a fresh server, reads the CPU time (utime+stime, plus cutime+cstime of reaped
+  children) of the server's whole process tree from `/proc/<pid>/stat` before
+  and after one client run, then stops it. msg/s = messages / client wall time.
+- Rounds alternate peer and ringmx (A/B/A/B); every figure is the median of
+  the rounds. "vs peer" is ringmx divided by its peer measured in the same run:
+  ringmx `delivery.mode = "discard"` against **smtp-sink** (`-u nobody`,
+  backlog 4096), ringmx with its durable spool against **Postfix**.
+- Postfix is a private instance (own `config_directory`, `queue_directory`,
+  `data_directory` in a temporary directory, `inet_interfaces = loopback-only`,
+  chroot off, logging to a file through postlogd). Mail for `example.test` is
+  accepted, `cleanup` writes the queue file and fsyncs it before `smtpd` answers
+  250 (that is Postfix's durability point), and `smtpd_data_restrictions =
+  check_client_access static:HOLD` parks it in the hold queue, so the queue
+  manager never delivers it. Postfix therefore does receive + queue write +
+  fsync and no delivery work, as ringmx's spool does; every 250 is checked
+  against the count of queue files. All transports are `discard:` as a second
+  guard: nothing can leave the machine.
+- Workloads: `1k-single` 1 KiB, one message per session; `1k-reuse` 1 KiB,
+  sessions reused (smtp-source `-d`); `100k` 100 KiB, reused; `5rcpt` 1 KiB,
+  5 recipients, reused; `lmtp` 1 KiB over LMTP, reused; `starttls` 1 KiB,
+  STARTTLS then one message per session (a TLS 1.3 handshake per message,
+  ECDSA P-256 certificate). 50 sessions; 20,000 messages (4,000 for 100k and
+  starttls) at `--scale 1`.
+- Clients: Postfix's `smtp-source` (one thread per session, no pipelining, no
+  TLS) and `ringmx-bench` (io_uring, pipelining on) when it is built. "client
+  CPU" is the client's own CPU use during the run (100% = one core): near 100%
+  on this 2-core machine the client, not the server, is the limit.
+"""
+
+
+def results_md(info, summary, workloads, bursts, missing, rows, chart_png):
+    out = ["# ringmx benchmark results", ""]
+    out.append(f"Latest run: {info['date']}, `{info['command']}`, {info['rounds']} rounds, "
+               f"{info['minutes']} min.")
+    out.append(f"Machine: {info['nproc']} CPUs ({info['cpu']}), Linux {info['kernel']}, "
+               f"Postfix {info['postfix']} (Debian). Other engineers' builds may share the "
+               "machine: read ratios (same run, alternated) rather than absolute figures.")
+    out.append("")
+    if rows:
+        out += ["## Messages per second and server CPU per message", "",
+                table(summary, workloads), "", f"![chart]({chart_png})", ""]
+    absent = list(missing)
+    failed = [(k, s) for k, s in summary.items() if s["ok"] < s["runs"]]
+    for (w, c, s), st in failed:
+        absent.append((f"{w} / {c} / {s}", f"{st['runs'] - st['ok']} failed run(s): "
+                       + "; ".join(st["errors"])))
+    absent += [
+        ("lmtp / postfix", "Postfix has no LMTP server (its lmtp is a client)"),
+        ("starttls / smtp-sink", "smtp-sink has no TLS"),
+        ("starttls / smtp-source", "smtp-source cannot STARTTLS: only ringmx-bench runs it"),
+    ]
+    out += ["## Rows that are missing, and why", ""]
+    out += [f"- {what}: {why}" for what, why in absent]
+    out.append("")
+    if bursts:
+        out += ["## Backlog burst", "",
+                f"{bursts[0]['result']['connections'] if bursts[0]['result'] else '2000'} "
+                "simultaneous connects (`bench/compare/burst.py`, Python asyncio, each "
+                "connection held open until all are done; 15 s limit for connect and greeting) "
+                "against one listener, backlog 16 and then 4096 (net.core.somaxconn = "
+                f"{_read('/proc/sys/net/core/somaxconn')}, tcp_syncookies = "
+                f"{_read('/proc/sys/net/ipv4/tcp_syncookies')}). When the accept queue is full "
+                "Linux drops the SYN or the final ACK and counts a ListenOverflow; the client "
+                "retries after 1 s, 3 s, ..., or sits \"connected\" without a greeting. "
+                "ListenOverflows is namespace-wide: another program's overflows in the same "
+                "second would count too.", "",
+                burst_table(bursts), ""]
+    out.append(METHOD)
+    return "\n".join(out)
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
