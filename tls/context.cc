@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "config/ciphers.h"
+#include "tls/crypto_offload.h"
 #include "tls/key_match.h"
 #include "tls/session.h"
 
@@ -56,7 +57,8 @@ std::string make_policy(std::string_view listener, const config::TlsSettings& s,
   // loader already validated tls.ciphers against.
   std::vector<const config::CipherSuite*> chosen;
   if (s.ciphers.empty()) {
-    for (const auto& c : config::cipher_suites()) chosen.push_back(&c);
+    for (const auto& c : config::cipher_suites())
+      chosen.push_back(&c);
   } else {
     for (const auto& name : s.ciphers) {
       const config::CipherSuite* c = config::find_cipher_suite(name);
@@ -130,6 +132,9 @@ std::string make_ctx(const config::Certificate& cert, const Policy& policy,
     return fail(
         fmt::format("certificate.{}: the private key does not match the certificate", cert.name));
   }
+  // Record AES-GCM to libcrypto (tls/crypto_offload.h); INVALID_DEVID
+  // leaves it in wolfSSL.
+  wolfSSL_CTX_SetDevId(ctx, crypto_offload_device());
   Session::prepare_context(ctx);
   out = ctx;
   return {};
