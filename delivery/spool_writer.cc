@@ -401,6 +401,10 @@ ShardSpool::ShardSpool(fs::path spool_path, unsigned shard_id, uint64_t segment_
   fs::create_directories(m.dir, ec);
   if (ec) throw std::system_error(ec, "create " + m.dir.string());
   m.lock = lock_shard_dir(m.dir);
+  // A segment a crash caught before its rename never held a message.
+  for (const auto& e : fs::directory_iterator(m.dir, ec)) {
+    if (e.path().extension() == ".tmp") fs::remove(e.path(), ec);
+  }
 
   // Recovery: earlier segments are never written again (their writer is
   // gone); scan them so the log says what the spool holds and whether a
