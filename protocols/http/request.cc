@@ -236,7 +236,10 @@ ParseResult parse_request(std::span<const char> bytes, const Limits& limits, Req
   std::uint64_t body_length = 0;
   ParseResult r = check_headers(out, limits, body_length);
   if (r.status == ParseStatus::error) return r;
-  if (in.size() - pos < body_length) return {};  // need_more
+  if (in.size() - pos < body_length) {
+    r.wanted = pos + body_length;
+    return r;  // need_more
+  }
   out.body = in.substr(pos, body_length);
   r.status = ParseStatus::complete;
   r.consumed = pos + body_length;

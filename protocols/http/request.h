@@ -49,6 +49,10 @@ struct ParseResult {
   int error_status = 0;
   // On error: why, a static string for the log.
   std::string_view reason;
+  // On need_more: the whole request length when it is already known (the
+  // header block is complete, the body is not), else 0. Lets a caller skip
+  // re-parsing until that many bytes are there.
+  std::size_t wanted = 0;
 };
 
 // Parses one request at the start of `bytes` into `out`.

@@ -35,7 +35,11 @@ Output Session::feed(std::span<const char> bytes) {
     return out;
   }
   input_.append(bytes.data(), bytes.size());
-  serve(out);
+  bool line_end = std::memchr(bytes.data(), '\n', bytes.size()) != nullptr;
+  bool worth_parsing = wanted_bytes_ != 0 ? input_.size() >= wanted_bytes_
+                                          : !wants_line_end_ || line_end ||
+                                                input_.size() >= config_.limits.max_header_bytes;
+  if (worth_parsing) serve(out);
   return out;
 }
 
@@ -71,7 +75,13 @@ void Session::serve(Output& out) {
     std::span<const char> rest(input_.data() + done, input_.size() - done);
     Request request;
     ParseResult parsed = parse_request(rest, config_.limits, request);
-    if (parsed.status == ParseStatus::need_more) break;
+    if (parsed.status == ParseStatus::need_more) {
+      wanted_bytes_ = parsed.wanted;  // counted from rest, which becomes input_[0]
+      wants_line_end_ = parsed.wanted == 0 && !rest.empty();
+      break;
+    }
+    wanted_bytes_ = 0;
+    wants_line_end_ = false;
     if (parsed.status == ParseStatus::error) {
       // The framing is lost: answer and close (reply() clears input_).
       Response r;

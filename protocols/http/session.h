@@ -89,6 +89,12 @@ class Session {
   bool overflowed_ = false;
   bool closing_ = false;  // a response with Connection: close was written
   std::string_view close_reason_;
+  // Re-parsing from the start on every read would make a client that
+  // sends one byte at a time cost O(n^2): parse again only once input_
+  // reaches wanted_bytes_ (a body in flight) or, for an unfinished header
+  // block, once a new line end arrives or the header bound is reached.
+  std::size_t wanted_bytes_ = 0;
+  bool wants_line_end_ = false;
   std::size_t requests_ = 0;
 };
 

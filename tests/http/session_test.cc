@@ -374,6 +374,38 @@ TEST(Session, RequestFedOneByteAtATime) {
   EXPECT_EQ(c.backend.reloads, 1);
 }
 
+// A request line that never ends is refused once the header bound is
+// reached, even though no line end ever arrives to prompt a re-parse.
+TEST(Session, EndlessLineInPiecesHitsTheBound) {
+  Client c(remote());
+  std::string chunk(100, 'a');
+  c.session.feed(std::string_view("GET /"));
+  Output out;
+  std::size_t fed = 5;
+  while (out.send.empty() && fed < 20000) {
+    out = c.session.feed(chunk);
+    fed += chunk.size();
+  }
+  std::vector<Reply> r = parse_replies(out.send);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 431);
+  EXPECT_TRUE(out.close);
+  EXPECT_LT(fed, Limits{}.max_header_bytes + chunk.size() + 5);
+}
+
+// A body arriving in pieces, with the next request right behind it.
+TEST(Session, BodyInPiecesThenPipelinedRequest) {
+  Client c(loopback());
+  EXPECT_TRUE(
+      c.send("POST /reload HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n01234").empty());
+  EXPECT_TRUE(c.send("567").empty());
+  std::vector<Reply> r = c.send("89GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].body, "reloaded\n");
+  EXPECT_EQ(r[1].body, "ok\n");
+  EXPECT_EQ(c.backend.reloads, 1);
+}
+
 TEST(Session, ConnectionCloseEndsAfterTheResponse) {
   Client c(remote());
   std::vector<Reply> r = c.send(
