@@ -47,6 +47,9 @@ class TlsClient {
   Result read(std::string& out);
   // Encrypts `plaintext` into wire_output().
   Result write(std::string_view plaintext);
+  // Queues close_notify (after 221): a TLS server may wait for it before
+  // it closes the connection.
+  void shutdown() { wolfSSL_shutdown(ssl_); }
   // Ciphertext to send; the driver takes it (swap or clear).
   std::string& wire_output() { return wire_out_; }
   // wolfSSL's reason for the last failure, for the error key.

@@ -490,6 +490,7 @@ void Worker::Impl::handle_session(Connection& c, std::uint32_t slot, Clock::time
   }
   // After 221 we wait for the server to close first, so that TIME_WAIT
   // stays on its side and our ephemeral ports are free for the next session.
+  if (finished && c.tls && c.tls->established()) c.tls->shutdown();
   if (c.session.idle() && !c.held) next_message(c, slot, now);
   flush(c, slot);
   arm_read(c, slot);

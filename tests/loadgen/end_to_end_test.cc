@@ -1,90 +1,28 @@
 // ringmx-bench run as a user runs it, against Postfix's smtp-sink on a free
 // loopback port: the counts in its JSON, its exit status, and smtp-sink's
 // own count of messages must agree.
-#include <fcntl.h>
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
-extern char** environ;
+#include "tests/loadgen/test_support.h"
 
 namespace {
 
+using namespace ringmx::loadgen::testing;
+
 constexpr const char* kSmtpSink = "/usr/sbin/smtp-sink";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A port nobody listens on right now: bind port 0 and let the kernel choose.
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool can_connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
-pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&files, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<char*> argv;
-  for (const auto& a : args)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &files, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&files);
-  return pid;
-}
-
-class LoadgenEndToEnd : public ::testing::Test {
+class LoadgenEndToEnd : public BenchFixture {
  protected:
   void SetUp() override {
-    char dir_template[] = "/tmp/ringmx-loadgen-XXXXXX";
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    dir_ = dir_template;
-    bench_ = RINGMX_BENCH_PATH;
-    ASSERT_EQ(access(bench_.c_str(), X_OK), 0) << bench_;
+    BenchFixture::SetUp();
     if (access(kSmtpSink, X_OK) != 0) GTEST_SKIP() << "smtp-sink (postfix) is not installed";
   }
 
   void TearDown() override {
-    stop_sink();
-    std::string cmd = "rm -rf '" + dir_ + "'";
-    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    stop_process(sink_);
+    BenchFixture::TearDown();
   }
 
   // Starts smtp-sink with `flags` and waits until it accepts connections.
@@ -97,25 +35,10 @@ class LoadgenEndToEnd : public ::testing::Test {
     args.push_back("256");  // listen backlog
     sink_ = spawn(args, dir_ + "/sink.out", dir_ + "/sink.err");
     ASSERT_GT(sink_, 0);
-    // Bounded retries: smtp-sink has no readiness signal, so poll the port.
-    bool up = false;
-    for (int i = 0; i < 500 && !up; ++i) {
-      up = can_connect(port_);
-      if (!up) {
-        timespec pause{0, 10'000'000};
-        nanosleep(&pause, nullptr);
-      }
-    }
-    ASSERT_TRUE(up) << read_file(dir_ + "/sink.err");
+    ASSERT_TRUE(wait_for_port(port_)) << read_file(dir_ + "/sink.err");
   }
 
-  void stop_sink() {
-    if (sink_ <= 0) return;
-    kill(sink_, SIGTERM);
-    int status = 0;
-    waitpid(sink_, &status, 0);
-    sink_ = -1;
-  }
+  void stop_sink() { stop_process(sink_); }
 
   // smtp-sink -c prints "sess=N quit=N mesg=N" each time a count changes.
   long sink_messages() {
@@ -128,37 +51,10 @@ class LoadgenEndToEnd : public ::testing::Test {
     return last;
   }
 
-  // Runs ringmx-bench to the end; returns its exit status.
   int bench(std::vector<std::string> flags, int port = 0) {
-    std::vector<std::string> args = {bench_,
-                                     "--target",
-                                     "127.0.0.1:" + std::to_string(port ? port : port_),
-                                     "--json",
-                                     dir_ + "/result.json",
-                                     "--reply-timeout",
-                                     "20s"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    pid_t pid = spawn(args, dir_ + "/bench.out", dir_ + "/bench.err");
-    EXPECT_GT(pid, 0);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    json_ = read_file(dir_ + "/result.json");
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return BenchFixture::bench(port ? port : port_, std::move(flags));
   }
 
-  long field(const std::string& name) {
-    std::smatch m;
-    std::regex re("\"" + name + "\": ([0-9]+)");
-    if (!std::regex_search(json_, m, re)) {
-      ADD_FAILURE() << name << " not in " << json_;
-      return -1;
-    }
-    return std::stol(m[1]);
-  }
-
-  std::string dir_;
-  std::string bench_;
-  std::string json_;
   int port_ = 0;
   pid_t sink_ = -1;
 };
@@ -248,6 +144,16 @@ TEST_F(LoadgenEndToEnd, HoldIdleKeepsSessionsOpen) {
   EXPECT_EQ(field("held_idle"), 100);
   EXPECT_EQ(field("sessions"), 100);
   EXPECT_EQ(field("messages_ok"), 0);
+  EXPECT_EQ(field("errors"), 0);
+}
+
+TEST_F(LoadgenEndToEnd, SourceAddressesAreBoundInTurn) {
+  start_sink({});
+  ASSERT_EQ(bench({"--messages", "60", "--connections", "6", "--source-addresses",
+                   "127.0.0.2-127.0.0.4"}),
+            0)
+      << json_;
+  EXPECT_EQ(field("messages_ok"), 60);
   EXPECT_EQ(field("errors"), 0);
 }
 
