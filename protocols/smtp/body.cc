@@ -49,12 +49,15 @@ void Session::begin_content(Output& out) {
   f.queue_id = t.env.queue_id;
   if (t.env.rcpt_to.size() == 1) f.recipient = t.env.rcpt_to[0].address;
   f.when = now;
-  append_received(t.received, f);
+  auto header = std::make_shared<std::string>();
+  append_received(*header, f);
+  t.received = header;
   t.content_started = true;
-  t.env.size = t.received.size();
+  t.env.size = header->size();
   out.actions.push_back(make_action(Action::Kind::message_begin, t.message));
-  out.actions.push_back(
-      make_action(Action::Kind::body_chunk, t.message, {t.received.data(), t.received.size()}));
+  Action chunk = make_action(Action::Kind::body_chunk, t.message, {header->data(), header->size()});
+  chunk.keep_alive = std::move(header);
+  out.actions.push_back(std::move(chunk));
 }
 
 void Session::emit(const char* begin, const char* end, Output& out) {

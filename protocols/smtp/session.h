@@ -13,11 +13,13 @@
 //     out.clear();
 //   spool says committed/no space/failed:  s.commit_result(result, out), then send/act as above.
 //
-// Lifetimes: body_chunk views point into the bytes given to that receive()
-// call (keep that buffer until the spool wrote the chunk) or into memory the
-// session keeps unchanged until that message's commit_result() or abort (the
-// Received header, the static "\r\n" that replaces a bare LF). The envelope of
-// a message_end stays valid until commit_result() for that message.
+// Lifetimes: a body_chunk view points either into the bytes given to that
+// receive() call (keep that buffer until the spool wrote the chunk), or into
+// static storage (the "\r\n" that replaces a bare LF), or into our Received
+// header, whose chunk carries `keep_alive`: hold that reference until the
+// write carrying the chunk completed (it stays valid even after an abort).
+// The envelope of a message_end stays valid until commit_result() for that
+// message.
 #pragma once
 
 #include <chrono>
@@ -76,6 +78,8 @@ struct Action {
   uint64_t message = 0;                // the id MessageIds::next() gave; 0 for start_tls/close
   std::span<const char> data;          // body_chunk only
   const Envelope* envelope = nullptr;  // message_end only
+  // body_chunk of session-made bytes (the Received header): owns `data`.
+  std::shared_ptr<const void> keep_alive;
 };
 
 struct Output {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "protocols/smtp/session.h"
@@ -34,7 +35,9 @@ enum class LineState : uint8_t {
 
 struct Session::Transaction {
   Envelope env;
-  std::string received;       // our Received header: the message's first chunk
+  // Our Received header, the message's first chunk; shared with the runtime,
+  // which may still be writing it after the transaction is gone.
+  std::shared_ptr<const std::string> received;
   std::string held;           // replies produced while this message awaits its commit
   uint64_t message = 0;       // MessageTicket::id once content started
   uint64_t content_size = 0;  // client octets after unstuffing, for max_message_size
