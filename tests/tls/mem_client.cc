@@ -28,6 +28,7 @@ MemClient::MemClient(const ClientOptions& o) {
       wolfSSL_CTX_set_cipher_list(ctx_, o.cipher_list.c_str()) != WOLFSSL_SUCCESS) {
     throw std::runtime_error("client cipher list " + o.cipher_list);
   }
+  wolfSSL_CTX_SetDevId(ctx_, o.dev_id);
   wolfSSL_CTX_SetIORecv(ctx_, &MemClient::recv_cb);
   wolfSSL_CTX_SetIOSend(ctx_, &MemClient::send_cb);
   ssl_ = wolfSSL_new(ctx_);

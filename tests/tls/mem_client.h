@@ -21,6 +21,7 @@ struct ClientOptions {
   int max_version = 0;           // TLS1_2_VERSION / TLS1_3_VERSION; 0 = highest
   std::string cipher_list = {};  // wolfSSL names; empty = library default
   std::string trust_pem = {};    // CA to verify the server with; empty = no verification
+  int dev_id = -2;               // wolfSSL_CTX_SetDevId; -2 (INVALID_DEVID) = wolfSSL's own crypto
 };
 
 class MemClient {

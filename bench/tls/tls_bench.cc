@@ -1,0 +1,187 @@
+// Userspace TLS costs, measured in memory (see CMakeLists.txt).
+//
+//   build-*/bench/tls/tls_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only
+//
+// Bulk: records of 16 KiB, TLS 1.3 TLS_AES_128_GCM_SHA256, server side only
+// (seal = what the server sends, open = what it receives). offload:1 routes
+// AES-GCM to libcrypto (tls/crypto_offload.h), offload:0 is wolfSSL alone.
+// The ceiling is raw AES-128-GCM over the same 16 KiB records.
+// Handshakes: only the server's calls are timed (manual time, thread CPU
+// clock): the result is handshakes per second per core of server CPU.
+// Rates are per CPU second throughout (Google Benchmark's default), which
+// is what a shard pinned to a core gets.
+#include <benchmark/benchmark.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/aes.h>
+
+#include <time.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "tests/tls/mem_client.h"
+#include "tests/tls/test_certs.h"
+#include "tls/context.h"
+#include "tls/crypto_offload.h"
+#include "tls/evp_aead.h"
+#include "tls/session.h"
+
+namespace ringmx::tls {
+namespace {
+
+using testing::KeyKind;
+
+constexpr size_t kRecord = 16384;
+constexpr size_t kChunk = 1 << 20;  // bytes per iteration
+
+std::shared_ptr<const ServerContext> make_context(KeyKind kind, bool offload) {
+  set_crypto_offload(offload);
+  std::map<std::string, config::Certificate> certs;
+  certs["c"] = testing::certificate("c", testing::make_self_signed(kind, "bench.example"));
+  config::TlsSettings s;
+  s.enable = true;
+  s.certificate.assign(1, 'c');  // not = "c": GCC 12 -Wrestrict false positive (PR 105329)
+  s.protocols = {config::TlsVersion::tls13};
+  auto r = ServerContext::build("bench", s, certs);
+  if (!r.ok()) {
+    std::fputs(r.error.c_str(), stderr);
+    std::abort();
+  }
+  set_crypto_offload(true);
+  return r.context;
+}
+
+void BM_Tls13ServerSeal(benchmark::State& state) {
+  const bool offload = state.range(0) != 0;
+  auto ctx = make_context(KeyKind::ecdsa_p256, offload);
+  Session server(*ctx, "bench");
+  testing::MemClient client({.cipher_list = "TLS13-AES128-GCM-SHA256"});
+  if (testing::pump(server, client) != testing::PumpResult::established) {
+    state.SkipWithError("handshake failed");
+    return;
+  }
+  const std::string chunk(kChunk, 'x');
+  std::vector<std::byte> out;
+  for (auto _ : state) {
+    server.write(testing::as_bytes(chunk));
+    server.take_output(out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kChunk));
+}
+BENCHMARK(BM_Tls13ServerSeal)->ArgName("offload")->Arg(0)->Arg(1);
+
+void BM_Tls13ServerOpen(benchmark::State& state) {
+  const bool offload = state.range(0) != 0;
+  auto ctx = make_context(KeyKind::ecdsa_p256, offload);
+  Session server(*ctx, "bench");
+  // The client seals fast (libcrypto) so the untimed part stays short.
+  testing::MemClient client(
+      {.cipher_list = "TLS13-AES128-GCM-SHA256", .dev_id = crypto_offload_device()});
+  if (testing::pump(server, client) != testing::PumpResult::established) {
+    state.SkipWithError("handshake failed");
+    return;
+  }
+  const std::string chunk(kChunk, 'x');
+  std::vector<std::byte> plain(kRecord);
+  for (auto _ : state) {
+    state.PauseTiming();
+    client.write(chunk);
+    const auto records = client.take_output();
+    state.ResumeTiming();
+    server.feed(records);
+    size_t got = 0;
+    for (;;) {
+      const auto r = server.read(plain);
+      if (r.status != IoResult::Status::ok) break;
+      got += r.bytes;
+    }
+    if (got != kChunk) state.SkipWithError("short read");
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kChunk));
+}
+BENCHMARK(BM_Tls13ServerOpen)->ArgName("offload")->Arg(0)->Arg(1);
+
+// The ceilings: AES-128-GCM over 16 KiB records with a 13-byte AAD, as a
+// TLS record layer would call it, in libcrypto and in wolfCrypt.
+void BM_AesGcm128Seal_libcrypto(benchmark::State& state) {
+  std::vector<uint8_t> buf(kRecord), key(16, 7), iv(12, 9), aad(13, 1);
+  uint8_t tag[16];
+  for (auto _ : state) {
+    for (size_t i = 0; i < kChunk / kRecord; ++i) {
+      evp::aes_gcm_seal(key.data(), 16, iv.data(), 12, aad.data(), 13, buf.data(), kRecord,
+                        buf.data(), tag, 16);
+    }
+    benchmark::DoNotOptimize(tag);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kChunk));
+}
+BENCHMARK(BM_AesGcm128Seal_libcrypto);
+
+void BM_AesGcm128Seal_wolfcrypt(benchmark::State& state) {
+  std::vector<uint8_t> buf(kRecord), key(16, 7), iv(12, 9), aad(13, 1);
+  uint8_t tag[16];
+  Aes aes;
+  wc_AesInit(&aes, nullptr, INVALID_DEVID);
+  wc_AesGcmSetKey(&aes, key.data(), 16);
+  for (auto _ : state) {
+    for (size_t i = 0; i < kChunk / kRecord; ++i) {
+      wc_AesGcmEncrypt(&aes, buf.data(), buf.data(), kRecord, iv.data(), 12, tag, 16, aad.data(),
+                       13);
+    }
+    benchmark::DoNotOptimize(tag);
+  }
+  wc_AesFree(&aes);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kChunk));
+}
+BENCHMARK(BM_AesGcm128Seal_wolfcrypt);
+
+// Server CPU per TLS 1.3 handshake: new session, ClientHello to Finished.
+void BM_Tls13ServerHandshake(benchmark::State& state) {
+  const auto kind = state.range(0) == 0 ? KeyKind::ecdsa_p256 : KeyKind::rsa_2048;
+  auto ctx = make_context(kind, true);
+  std::vector<std::byte> out;
+  // This thread's CPU time, not wall time: the machine is shared, and a
+  // descheduled server is not a slower server.
+  struct Clock {
+    using duration = std::chrono::nanoseconds;
+    static std::chrono::time_point<Clock, duration> now() {
+      timespec ts{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+      return std::chrono::time_point<Clock, duration>(
+          duration(ts.tv_sec * 1000000000LL + ts.tv_nsec));
+    }
+  };
+  for (auto _ : state) {
+    testing::MemClient client({});
+    Clock::duration server_time{};
+    auto t0 = Clock::now();
+    Session server(*ctx, "bench");
+    server_time += Clock::now() - t0;
+    bool client_done = false;
+    Handshake h = Handshake::in_progress;
+    for (int round = 0; round < 8 && !(client_done && h == Handshake::done); ++round) {
+      client_done = client.connect_step() || client_done;
+      const auto hello = client.take_output();
+      t0 = Clock::now();
+      server.feed(hello);
+      h = server.handshake();
+      server.take_output(out);
+      server_time += Clock::now() - t0;
+      client.feed(out);
+    }
+    if (h != Handshake::done) state.SkipWithError("handshake failed");
+    state.SetIterationTime(std::chrono::duration<double>(server_time).count());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetLabel(kind == KeyKind::ecdsa_p256 ? "ecdsa-p256" : "rsa-2048");
+}
+BENCHMARK(BM_Tls13ServerHandshake)->ArgName("rsa")->Arg(0)->Arg(1)->UseManualTime();
+
+}  // namespace
+}  // namespace ringmx::tls
+
+BENCHMARK_MAIN();
