@@ -50,7 +50,7 @@ void Worker::Impl::open_connection(Clock::time_point now) {
   io_uring_prep_connect(s, c.fd, options.target.sockaddr_ptr(), options.target.length);
   io_uring_sqe_set_data64(s, pack(Op::connect, slot, c.generation));
   ++c.inflight;
-  c.connect_started = now;
+  c.connect_started = Clock::now();  // after socket() and bind(): the kernel's part only
   update_deadline(c, slot, now);
 }
 
@@ -230,28 +230,29 @@ void Worker::Impl::handle_session(Connection& c, std::uint32_t slot, Clock::time
   // After 221 we wait for the server to close first, so that TIME_WAIT
   // stays on its side and our ephemeral ports are free for the next session.
   if (finished && c.tls && c.tls->established()) c.tls->shutdown();
-  if (c.session.idle() && !c.held) next_message(c, slot, now);
+  // Held sessions stay idle until the run drains; a session that becomes
+  // ready after that (its greeting was slow) says QUIT at once.
+  if (c.session.idle() && (!c.held || draining)) next_message(c, slot, now);
   flush(c, slot);
   arm_read(c, slot);
   update_deadline(c, slot, now);
 }
 
 void Worker::Impl::next_message(Connection& c, std::uint32_t slot, Clock::time_point now) {
-  if (open_loop()) {
-    if (draining) {
-      c.session.quit();
-      return;
-    }
+  if (c.reserved_message) {
+    // Closed loop: the message taken for this session when it was opened.
+    c.reserved_message = false;
+    begin(c, now);
+  } else if (draining || hold_mode()) {
+    c.session.quit();
+  } else if (open_loop()) {
     if (scheduled.empty()) {
       idle_slots.push_back(slot);
       return;
     }
     begin(c, scheduled.front());
     scheduled.pop_front();
-    return;
-  }
-  if (c.reserved_message || (!draining && setup.budget->take())) {
-    c.reserved_message = false;
+  } else if (setup.budget->take()) {
     begin(c, now);
   } else {
     c.session.quit();

@@ -8,6 +8,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
@@ -37,8 +38,26 @@ unsigned share(unsigned total, unsigned parts, unsigned index) {
   return total / parts + (index < total % parts ? 1 : 0);
 }
 
+// Each connection is a file descriptor: raise RLIMIT_NOFILE to cover them
+// (as root, past the hard limit too), and say so when it cannot be done.
+void raise_file_limit(unsigned connections) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  rlim_t want = connections + 64;  // the ring, stdio, the JSON file, wolfSSL
+  if (limit.rlim_cur >= want) return;
+  rlimit raised{want, std::max(want, limit.rlim_max)};
+  if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
+  raised = {limit.rlim_max, limit.rlim_max};
+  setrlimit(RLIMIT_NOFILE, &raised);
+  std::fprintf(stderr,
+               "ringmx-bench: warning: open files limited to %llu, fewer than the %u "
+               "connections asked for; the rest will fail with EMFILE\n",
+               static_cast<unsigned long long>(raised.rlim_cur), connections);
+}
+
 int run(const Options& options) {
   unsigned total_connections = options.hold_idle ? *options.hold_idle : options.connections;
+  raise_file_limit(total_connections);
   unsigned threads =
       options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   threads = std::min(threads, total_connections);
