@@ -200,6 +200,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         size_t n = std::min<size_t>((ctl & 31) * 4 + 1, size - pos);
         size_t used = session.receive(std::span<const char>(in + pos, n), out);
         if (used > n) fail("consumed more than given");
+        w.act(out, s.mode);
         if (used < n && !w.tls_pending && session.pending_commits() == 0) {
           fail("input left without STARTTLS");
         }
