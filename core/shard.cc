@@ -234,7 +234,11 @@ void Shard::apply_listeners(const std::shared_ptr<const ListenerSet>& set) {
     bool found = false;
     for (std::size_t i = 0; s.reused && i < accepts_.size(); ++i) {
       if (accepts_[i].fd != s.fd || accepts_[i].stopping) continue;
-      accepts_[i].view = v;  // same socket, new settings for new sessions
+      if (accepts_[i].view != v) {  // same socket, new settings for new sessions
+        ++v->users;
+        unuse(accepts_[i].view);
+        accepts_[i].view = v;
+      }
       accepts_[i].address = s.address;
       kept[i] = true;
       found = true;
@@ -243,6 +247,7 @@ void Shard::apply_listeners(const std::shared_ptr<const ListenerSet>& set) {
     AcceptEntry e;
     e.fd = s.fd;
     e.view = v;
+    ++v->users;  // a socket keeps its view alive until it is closed
     e.address = s.address;
     accepts_.push_back(e);
     const auto index = static_cast<std::uint32_t>(accepts_.size() - 1);

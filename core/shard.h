@@ -43,8 +43,9 @@ struct ShardLimits {
 };
 
 // A listener as one shard sees it: the shared runtime plus a shard-local
-// count of the connections (and pending rejections) that point at it, so a
-// reload can retire it without touching another thread's memory.
+// count of what points at it (its open sockets, connections and pending
+// rejections), so a reload can retire it without touching another
+// thread's memory.
 struct ListenerView {
   std::shared_ptr<const ListenerRuntime> runtime;
   std::uint32_t users = 0;

@@ -90,6 +90,8 @@ void Shard::on_accept_close(std::uint32_t index) {
   log::info("listener.closed", "shard={} listener={} addr={}", options_.index,
             a.view->runtime->listener->id, a.address->text);
   a.fd = -1;
+  unuse(a.view);
+  a.view = nullptr;
 }
 
 void Shard::on_accept(std::uint32_t index, const io_uring_cqe* cqe) {

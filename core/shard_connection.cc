@@ -243,8 +243,10 @@ void Shard::finish_close(Connection& c) {
   log::info("conn.close", "shard={} listener={} client={} reason={} duration_ms={} bytes_in={} {}",
             options_.index, c.view->runtime->listener->id, c.client, to_string(c.reason),
             now_ms_ - c.opened_ms, c.session ? c.session->bytes_received() : 0, counts);
-  ::close(c.fd);
+  // The slot is free before the client can see the close, so a client that
+  // reconnects after EOF is not refused by max-connections.
   c.view->runtime->counters->connections.fetch_sub(1, std::memory_order_relaxed);
+  ::close(c.fd);
   unuse(c.view);
   const std::uint32_t slot = slot_of(c);
   const std::uint32_t generation = c.generation + 1;
