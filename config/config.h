@@ -100,7 +100,7 @@ struct SocketSettings {
   std::optional<int> tos;               // IP_TOS / IPV6_TCLASS, 0..255
   std::optional<int> send_buffer_size;  // SO_SNDBUF, bytes
   std::optional<int> recv_buffer_size;  // SO_RCVBUF, bytes
-  std::optional<Duration> linger;       // SO_LINGER (whole seconds; rounded up)
+  std::optional<Duration> linger;       // SO_LINGER on, this long (whole seconds; 0s = RST)
   bool operator==(const SocketSettings&) const = default;
 };
 

@@ -34,7 +34,7 @@ std::string certificate(std::string_view cert, std::string_view key) {
          "\nprivate-key = " + std::string(key) + "\n";
 }
 
-TEST(Certificates, RsaAndEcdsaFilesRelativeToTheConfigFolder) {
+TEST(ConfigCertificates, RsaAndEcdsaFilesRelativeToTheConfigFolder) {
   LoadResult r = load(std::string(kListener) + R"(
 [certificate.rsa]
 cert = "file://rsa-cert.pem"
@@ -56,14 +56,14 @@ private-key = "file://ecdsa-key.pem"
             "file://" + (data_dir() / "ecdsa-cert.pem").lexically_normal().string());
 }
 
-TEST(Certificates, AbsoluteFilePath) {
+TEST(ConfigCertificates, AbsoluteFilePath) {
   std::string abs = "\"file://" + (data_dir() / "ecdsa-cert.pem").string() + "\"";
   std::string key = "\"file://" + (data_dir() / "ecdsa-key.pem").string() + "\"";
   LoadResult r = load_string(certificate(abs, key), "test.toml", "/");
   ASSERT_TRUE(r.ok()) << r.errors.at(0).to_string();
 }
 
-TEST(Certificates, RelativePathsFollowTheFileNotTheCurrentDirectory) {
+TEST(ConfigCertificates, RelativePathsFollowTheFileNotTheCurrentDirectory) {
   std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("ringmx-config-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir / "tls");
@@ -83,7 +83,7 @@ TEST(Certificates, RelativePathsFollowTheFileNotTheCurrentDirectory) {
   EXPECT_EQ(r.config->spool_path, (dir / "var/spool").string());
 }
 
-TEST(Certificates, InlineKeyLoadsWithAWarning) {
+TEST(ConfigCertificates, InlineKeyLoadsWithAWarning) {
   std::string text = certificate("'''" + read(data_dir() / "ecdsa-cert.pem") + "'''",
                                  "'''" + read(data_dir() / "ecdsa-key.pem") + "'''");
   LoadResult r = load(text);
@@ -98,7 +98,7 @@ TEST(Certificates, InlineKeyLoadsWithAWarning) {
   EXPECT_TRUE(r.config->certificates.at("main").key_inline());
 }
 
-TEST(Certificates, UnreadableFileNamesThePathAndTheOsError) {
+TEST(ConfigCertificates, UnreadableFileNamesThePathAndTheOsError) {
   std::string text = certificate("\"file:///nonexistent/cert.pem\"", "\"file://ecdsa-key.pem\"");
   EXPECT_TRUE(has_error(load(text), "certificate.main.cert", line_of(text, "cert ="),
                         "cannot read /nonexistent/cert.pem: No such file or directory"));
@@ -108,7 +108,7 @@ TEST(Certificates, UnreadableFileNamesThePathAndTheOsError) {
                         "Is a directory"));
 }
 
-TEST(Certificates, KeyOfAnotherCertificate) {
+TEST(ConfigCertificates, KeyOfAnotherCertificate) {
   std::string text = certificate("\"file://ecdsa-cert.pem\"", "\"file://other-ecdsa-key.pem\"");
   EXPECT_TRUE(has_error(load(text), "certificate.main.private-key", line_of(text, "private-key"),
                         "does not belong to the certificate"));
@@ -117,7 +117,7 @@ TEST(Certificates, KeyOfAnotherCertificate) {
                         "does not belong"));
 }
 
-TEST(Certificates, BrokenPem) {
+TEST(ConfigCertificates, BrokenPem) {
   std::string text =
       certificate("\"-----BEGIN CERTIFICATE-----\\nnot base64\\n-----END CERTIFICATE-----\\n\"",
                   "\"file://ecdsa-key.pem\"");
@@ -131,13 +131,13 @@ TEST(Certificates, BrokenPem) {
                         "does not parse"));
 }
 
-TEST(Certificates, EncryptedKeyIsRefusedWithTheWayOut) {
+TEST(ConfigCertificates, EncryptedKeyIsRefusedWithTheWayOut) {
   std::string text = certificate("\"file://ecdsa-cert.pem\"", "\"file://encrypted-key.pem\"");
   EXPECT_TRUE(has_error(load(text), "certificate.main.private-key", line_of(text, "private-key"),
                         "openssl pkey"));
 }
 
-TEST(Certificates, NeitherPemNorFile) {
+TEST(ConfigCertificates, NeitherPemNorFile) {
   std::string text = certificate("\"/etc/ssl/cert.pem\"", "\"file://ecdsa-key.pem\"");
   EXPECT_TRUE(has_error(load(text), "certificate.main.cert", line_of(text, "cert ="),
                         "write cert = \"file:///path/to/file\""));
@@ -146,20 +146,20 @@ TEST(Certificates, NeitherPemNorFile) {
                         "file:// has no path"));
 }
 
-TEST(Certificates, BothKeysAreRequired) {
+TEST(ConfigCertificates, BothKeysAreRequired) {
   std::string text =
       std::string(kListener) + "[certificate.main]\ncert = \"file://ecdsa-cert.pem\"\n";
   EXPECT_TRUE(has_error(load(text), "certificate.main.private-key", line_of(text, "[certificate"),
                         "missing"));
 }
 
-TEST(Certificates, RedactedKeyFromPrintConfigIsRefused) {
+TEST(ConfigCertificates, RedactedKeyFromPrintConfigIsRefused) {
   std::string text = certificate("\"file://ecdsa-cert.pem\"", "\"<redacted>\"");
   EXPECT_TRUE(has_error(load(text), "certificate.main.private-key", line_of(text, "private-key"),
                         "redacted by --print-config"));
 }
 
-TEST(Certificates, CheckerAcceptsMatchingPairs) {
+TEST(ConfigCertificates, CheckerAcceptsMatchingPairs) {
   EXPECT_FALSE(
       check_certificate(read(data_dir() / "rsa-cert.pem"), read(data_dir() / "rsa-key.pem")));
   EXPECT_FALSE(
@@ -171,7 +171,7 @@ TEST(Certificates, CheckerAcceptsMatchingPairs) {
 }
 
 // The names the TLS layer will hand to wolfSSL must be ones it knows.
-TEST(Ciphers, EveryWolfSslNameIsAcceptedByWolfSsl) {
+TEST(ConfigCiphers, EveryWolfSslNameIsAcceptedByWolfSsl) {
   wolfSSL_Init();
   WOLFSSL_CTX* ctx = wolfSSL_CTX_new(wolfSSLv23_server_method());
   ASSERT_NE(ctx, nullptr);

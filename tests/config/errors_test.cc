@@ -28,9 +28,9 @@ void PrintTo(const Case& c, std::ostream* os) {
 
 constexpr std::string_view kListener = "[server.listener.smtp]\nbind = \"127.0.0.1:2525\"\n";
 
-class ValueErrors : public ::testing::TestWithParam<Case> {};
+class ConfigValueErrors : public ::testing::TestWithParam<Case> {};
 
-TEST_P(ValueErrors, NameTheKeyAndLine) {
+TEST_P(ConfigValueErrors, NameTheKeyAndLine) {
   const Case& c = GetParam();
   std::string text = std::string(kListener) + c.toml;
   LoadResult r = load(text);
@@ -218,10 +218,10 @@ const Case kCases[] = {
      "key = ", "did you mean \"private-key\"?"},
 };
 
-INSTANTIATE_TEST_SUITE_P(Config, ValueErrors, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Config, ConfigValueErrors, ::testing::ValuesIn(kCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
-TEST(ListenerErrors, BareIpv6FromTheSeedShowsBracketsAndPort) {
+TEST(ConfigListenerErrors, BareIpv6FromTheSeedShowsBracketsAndPort) {
   std::string text = R"([server.listener."smtp"]
 bind = ["10.0.0.21:25", "10.0.0.22:25", "a:3f::2"]
 )";
@@ -232,36 +232,36 @@ bind = ["10.0.0.21:25", "10.0.0.22:25", "a:3f::2"]
             "without a port; write \"[a:3f::2]:PORT\", e.g. \"[a:3f::2]:25\"");
 }
 
-TEST(ListenerErrors, MissingBind) {
+TEST(ConfigListenerErrors, MissingBind) {
   std::string text = "[server.listener.smtp]\nprotocol = \"smtp\"\n";
   EXPECT_TRUE(has_error(load(text), "server.listener.smtp.bind", 1, "needs an address"));
 }
 
-TEST(ListenerErrors, EmptyBind) {
+TEST(ConfigListenerErrors, EmptyBind) {
   std::string text = "[server.listener.smtp]\nbind = []\n";
   EXPECT_TRUE(has_error(load(text), "server.listener.smtp.bind", 2, "empty"));
 }
 
-TEST(ListenerErrors, NoListenerAtAll) {
+TEST(ConfigListenerErrors, NoListenerAtAll) {
   LoadResult r = load("[server]\ngreeting = \"hi\"\n");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.errors.at(0).key, "server.listener");
   EXPECT_NE(r.errors.at(0).message.find("no listener"), std::string::npos);
 }
 
-TEST(ListenerErrors, ListenerIsNotATable) {
+TEST(ConfigListenerErrors, ListenerIsNotATable) {
   std::string text = std::string(kListener) + "[server.listener]\nsmtp2 = \"0.0.0.0:25\"\n";
   // A key under [server.listener] that is not a table: not a listener.
   LoadResult r = load(text);
   EXPECT_TRUE(has_error(r, "server.listener.smtp2", 4, "expected a table"));
 }
 
-TEST(ListenerErrors, IdWithSpaces) {
+TEST(ConfigListenerErrors, IdWithSpaces) {
   std::string text = "[server.listener.\"my smtp\"]\nbind = \"127.0.0.1:25\"\n";
   EXPECT_TRUE(has_error(load(text), "server.listener.\"my smtp\"", 1, "listener id"));
 }
 
-TEST(ListenerErrors, SameAddressAndPortOnTwoListeners) {
+TEST(ConfigListenerErrors, SameAddressAndPortOnTwoListeners) {
   std::string text = R"([server.listener.smtp]
 bind = ["0.0.0.0:25"]
 
@@ -273,7 +273,7 @@ bind = ["127.0.0.1:587", "0.0.0.0:25"]
                         "0.0.0.0:25 is also bound by listener \"smtp\" (line 1)"));
 }
 
-TEST(ListenerErrors, SameAddressWrittenTwoWays) {
+TEST(ConfigListenerErrors, SameAddressWrittenTwoWays) {
   std::string text = R"([server.listener.a]
 bind = "[::1]:25"
 [server.listener.b]
@@ -282,7 +282,7 @@ bind = "[0:0::1]:25"
   EXPECT_TRUE(has_error(load(text), "server.listener.b.bind", 4, "[::1]:25 is also bound"));
 }
 
-TEST(ListenerErrors, WildcardOverlapsSpecificAddress) {
+TEST(ConfigListenerErrors, WildcardOverlapsSpecificAddress) {
   std::string text = R"([server.listener.a]
 bind = "0.0.0.0:25"
 [server.listener.b]
@@ -292,12 +292,12 @@ bind = "10.0.0.1:25"
                         "10.0.0.1:25 overlaps 0.0.0.0:25 of listener \"a\""));
 }
 
-TEST(ListenerErrors, SameAddressTwiceInOneListener) {
+TEST(ConfigListenerErrors, SameAddressTwiceInOneListener) {
   std::string text = "[server.listener.a]\nbind = [\"127.0.0.1:25\", \"127.0.0.1:25\"]\n";
   EXPECT_TRUE(has_error(load(text), "server.listener.a.bind", 2, "also bound by listener \"a\""));
 }
 
-TEST(ListenerErrors, DuplicateIsFoundEvenBesideATypo) {
+TEST(ConfigListenerErrors, DuplicateIsFoundEvenBesideATypo) {
   // One bad address in the list does not hide the duplicate next to it.
   std::string text = R"([server.listener.a]
 bind = ["10.0.0.21:25", "a:3f::2"]
@@ -309,7 +309,7 @@ bind = "10.0.0.21:25"
   EXPECT_TRUE(has_error(r, "server.listener.b.bind", 4, "also bound"));
 }
 
-TEST(SyntaxErrors, SeedTlsExampleAsPublishedHasFileLineColumn) {
+TEST(ConfigSyntaxErrors, SeedTlsExampleAsPublishedHasFileLineColumn) {
   // The seed's TLS example is missing a quote before TLSv1.3.
   std::string text = R"([server.tls]
 enable = true
@@ -324,7 +324,7 @@ protocols = [ "TLSv1.2", TLSv1.3" ]
   EXPECT_NE(d.to_string().find(": error: TOML syntax:"), std::string::npos) << d.to_string();
 }
 
-TEST(Collection, UpToTwentyErrorsAreReported) {
+TEST(ConfigCollection, UpToTwentyErrorsAreReported) {
   std::string text(kListener);
   for (int i = 0; i < 30; ++i)
     text += "unknown" + std::to_string(i) + " = 1\n";
@@ -333,7 +333,7 @@ TEST(Collection, UpToTwentyErrorsAreReported) {
   EXPECT_EQ(r.errors.front().line, 3u);
 }
 
-TEST(Collection, ErrorsFromDifferentSectionsAllAppear) {
+TEST(ConfigCollection, ErrorsFromDifferentSectionsAllAppear) {
   std::string text = std::string(kListener) + R"(socket.backlog = 0
 [server.socket]
 ttl = 0
@@ -347,7 +347,7 @@ timeout = "5"
   EXPECT_TRUE(has_error(r, "session.timeout", 7));
 }
 
-TEST(Collection, MissingConfigurationFile) {
+TEST(ConfigCollection, MissingConfigurationFile) {
   LoadResult r = load_file("/nonexistent/ringmx.toml");
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].to_string(),

@@ -23,7 +23,7 @@ std::string with_listener(std::string_view more) {
   return std::string(kOneListener) + std::string(more);
 }
 
-TEST(Defaults, ServerSessionDeliveryAndSpool) {
+TEST(ConfigDefaults, ServerSessionDeliveryAndSpool) {
   Config c = load_ok(kOneListener);
   EXPECT_FALSE(c.hostname.empty());
   EXPECT_EQ(c.greeting, "ringmx ESMTP");
@@ -55,7 +55,7 @@ TEST(Defaults, ServerSessionDeliveryAndSpool) {
   EXPECT_TRUE(c.certificates.empty());
 }
 
-TEST(Defaults, ListenerTlsAndSocket) {
+TEST(ConfigDefaults, ListenerTlsAndSocket) {
   Config c = load_ok(kOneListener);
   ASSERT_EQ(c.listeners.size(), 1u);
   const Listener& l = c.listeners[0];
@@ -89,7 +89,7 @@ TEST(Defaults, ListenerTlsAndSocket) {
   EXPECT_FALSE(l.socket.linger);
 }
 
-TEST(ServerKeys, EveryKeySet) {
+TEST(ConfigServerKeys, EveryKeySet) {
   Config c = load_ok(with_listener(R"(
 [server]
 hostname = "mx1.example.org"
@@ -127,7 +127,7 @@ management.auth-token = "0123456789abcdef0123"
   EXPECT_EQ(l.auth_token, "0123456789abcdef0123");
 }
 
-TEST(ServerKeys, LogLevels) {
+TEST(ConfigServerKeys, LogLevels) {
   for (auto [text, level] : {std::pair{"error", LogLevel::error},
                              {"warn", LogLevel::warn},
                              {"info", LogLevel::info},
@@ -137,7 +137,7 @@ TEST(ServerKeys, LogLevels) {
   }
 }
 
-TEST(ListenerKeys, OwnValuesBeatServerDefaults) {
+TEST(ConfigListenerKeys, OwnValuesBeatServerDefaults) {
   Config c = load_ok(R"(
 [server]
 hostname = "mx.example.org"
@@ -173,7 +173,7 @@ bind = "127.0.0.1:26"
   EXPECT_EQ(other.auth_token, "server-token-0123456789");
 }
 
-TEST(ListenerKeys, EmptyTrustedNetworksTurnsProxyOffForOneListener) {
+TEST(ConfigListenerKeys, EmptyTrustedNetworksTurnsProxyOffForOneListener) {
   Config c = load_ok(R"(
 [server]
 proxy.trusted-networks = ["10.0.0.0/8"]
@@ -184,7 +184,7 @@ proxy.trusted-networks = []
   EXPECT_TRUE(c.listeners.at(0).proxy_trusted_networks.empty());
 }
 
-TEST(ListenerKeys, BindOneStringOrMany) {
+TEST(ConfigListenerKeys, BindOneStringOrMany) {
   Config c = load_ok(R"(
 [server.listener.a]
 bind = "0.0.0.0:25"
@@ -200,7 +200,7 @@ bind = ["10.0.0.21:587", "10.0.0.22:587", "[::1]:587", "[::]:465"]
   EXPECT_EQ(b[3].text, "[::]:465");
 }
 
-TEST(ListenerKeys, Protocols) {
+TEST(ConfigListenerKeys, Protocols) {
   Config c = load_ok(R"(
 [server.listener.s]
 bind = "127.0.0.1:1"
@@ -217,7 +217,7 @@ protocol = "http"
   EXPECT_EQ(listener(c, "h").protocol, Protocol::http);
 }
 
-TEST(ListenerKeys, FileOrderIsKept) {
+TEST(ConfigListenerKeys, FileOrderIsKept) {
   Config c = load_ok(R"(
 [server.listener.zeta]
 bind = "127.0.0.1:1"
@@ -232,7 +232,7 @@ bind = "127.0.0.1:3"
   EXPECT_EQ(c.listeners[2].id, "mid");
 }
 
-TEST(ListenerKeys, DifferentPortsAndFamiliesMayShareAnAddress) {
+TEST(ConfigListenerKeys, DifferentPortsAndFamiliesMayShareAnAddress) {
   Config c = load_ok(R"(
 [server.listener.a]
 bind = ["0.0.0.0:25", "[::]:25"]
@@ -246,7 +246,7 @@ bind = "127.0.0.1:0"
 
 // Each tls.* key: the server default reaches a listener that does not
 // override it, and the override wins on the listener that does.
-TEST(TlsKeys, EachOverrideBeatsTheServerDefault) {
+TEST(ConfigTlsKeys, EachOverrideBeatsTheServerDefault) {
   std::string text = R"(
 [server.tls]
 enable = true
@@ -302,7 +302,7 @@ private-key = "file://rsa-key.pem"
   EXPECT_TRUE(o.ignore_client_order);
 }
 
-TEST(TlsKeys, SingleOverrideLeavesTheOtherDefaults) {
+TEST(ConfigTlsKeys, SingleOverrideLeavesTheOtherDefaults) {
   Config c = load_ok(R"(
 [server.tls]
 timeout = "20s"
@@ -318,7 +318,7 @@ tls.timeout = "5s"
   EXPECT_TRUE(t.ignore_client_order);
 }
 
-TEST(TlsKeys, EnableAloneMeansStartTls) {
+TEST(ConfigTlsKeys, EnableAloneMeansStartTls) {
   Config c = load_ok(with_listener(R"(tls.enable = true
 tls.certificate = "default"
 )" + std::string(kDefaultCertificate)));
@@ -326,7 +326,7 @@ tls.certificate = "default"
   EXPECT_FALSE(c.listeners.at(0).tls.implicit);
 }
 
-TEST(TlsKeys, ListenerCanTurnOffInheritedImplicitTls) {
+TEST(ConfigTlsKeys, ListenerCanTurnOffInheritedImplicitTls) {
   Config c = load_ok(R"(
 [server.tls]
 implicit = true
@@ -343,7 +343,7 @@ bind = "127.0.0.1:2"
   EXPECT_TRUE(listener(c, "tls").tls.implicit);
 }
 
-TEST(TlsKeys, ServerEnableFalseDoesNotFightListenerImplicit) {
+TEST(ConfigTlsKeys, ServerEnableFalseDoesNotFightListenerImplicit) {
   Config c = load_ok(R"(
 [server.tls]
 enable = false
@@ -355,7 +355,7 @@ tls.implicit = true
   EXPECT_TRUE(c.listeners.at(0).tls.enable);
 }
 
-TEST(SocketKeys, EachOverrideBeatsTheServerDefault) {
+TEST(ConfigSocketKeys, EachOverrideBeatsTheServerDefault) {
   Config c = load_ok(R"(
 [server.socket]
 reuse-addr = false
@@ -406,7 +406,7 @@ socket.linger = "0s"
   EXPECT_EQ(o.linger, Duration(0s));  // set to zero, not unset: close with RST
 }
 
-TEST(SocketKeys, SingleOverrideLeavesTheOtherDefaults) {
+TEST(ConfigSocketKeys, SingleOverrideLeavesTheOtherDefaults) {
   Config c = load_ok(R"(
 [server.socket]
 ttl = 32
@@ -421,7 +421,7 @@ socket.tos = 8
   EXPECT_FALSE(s.linger);
 }
 
-TEST(SessionKeys, EveryKeySet) {
+TEST(ConfigSessionKeys, EveryKeySet) {
   Config c = load_ok(with_listener(R"(
 [session]
 timeout = "30s"
@@ -448,7 +448,7 @@ data.bare-newline = "reject"
   EXPECT_EQ(s.bare_newline, BareNewline::reject);
 }
 
-TEST(SessionKeys, DuplicateDomainIsAWarning) {
+TEST(ConfigSessionKeys, DuplicateDomainIsAWarning) {
   LoadResult r = testing::load(with_listener("[session.rcpt]\ndomains = [\"a.org\", \"A.org\"]\n"));
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r.warnings.size(), 1u);
@@ -457,7 +457,7 @@ TEST(SessionKeys, DuplicateDomainIsAWarning) {
   EXPECT_EQ(r.config->session.rcpt_domains, std::vector<std::string>{"a.org"});
 }
 
-TEST(SessionKeys, MessageSizeAboveTransferLimitIsAWarning) {
+TEST(ConfigSessionKeys, MessageSizeAboveTransferLimitIsAWarning) {
   LoadResult r =
       testing::load(with_listener("[session]\ntransfer-limit = 1000\ndata.limits.size = 2000\n"));
   ASSERT_TRUE(r.ok());
@@ -465,7 +465,7 @@ TEST(SessionKeys, MessageSizeAboveTransferLimitIsAWarning) {
   EXPECT_EQ(r.warnings[0].key, "session.data.limits.size");
 }
 
-TEST(StorageKeys, DeliveryAndSpool) {
+TEST(ConfigStorageKeys, DeliveryAndSpool) {
   LoadResult r = testing::load(with_listener(R"(
 [delivery]
 mode = "discard"
@@ -481,13 +481,13 @@ segment-size = 1048576
   EXPECT_EQ(r.warnings[0].key, "delivery.mode");
 }
 
-TEST(StorageKeys, RelativeSpoolPathResolvesAgainstTheConfigFolder) {
+TEST(ConfigStorageKeys, RelativeSpoolPathResolvesAgainstTheConfigFolder) {
   Config c = load_ok(with_listener("[spool]\npath = \"queue/../spool\"\n"));
   EXPECT_EQ(c.spool_path, (testing::data_dir() / "spool").lexically_normal().string());
   EXPECT_TRUE(std::filesystem::path(c.spool_path).is_absolute());
 }
 
-TEST(Warnings, NoneForAPlainConfiguration) {
+TEST(ConfigWarnings, NoneForAPlainConfiguration) {
   LoadResult r = testing::load(kOneListener);
   EXPECT_TRUE(r.ok());
   EXPECT_TRUE(r.warnings.empty());

@@ -135,7 +135,7 @@ Config reload(const std::string& printed) {
   return r.config.value_or(Config{});
 }
 
-TEST(Print, RoundTripGivesTheSameConfiguration) {
+TEST(ConfigPrint, RoundTripGivesTheSameConfiguration) {
   // The secrets are shown so the auth tokens come back; the redacted form
   // is checked below.
   Config original = load_ok(everything_fixed());
@@ -149,7 +149,7 @@ TEST(Print, RoundTripGivesTheSameConfiguration) {
   EXPECT_EQ(printed.substr(printed.find('\n')), second.substr(second.find('\n')));
 }
 
-TEST(Print, EqualityNoticesAChangedValue) {
+TEST(ConfigPrint, EqualityNoticesAChangedValue) {
   // The round-trip test is only worth something if == can fail.
   Config a = load_ok(everything_fixed());
   Config b = a;
@@ -168,7 +168,7 @@ TEST(Print, EqualityNoticesAChangedValue) {
   EXPECT_TRUE(a == b);  // where things were written is not the configuration
 }
 
-TEST(Print, EveryListenerHasEveryTlsAndSocketKey) {
+TEST(ConfigPrint, EveryListenerHasEveryTlsAndSocketKey) {
   Config c = load_ok(everything_fixed());
   std::string printed = print(c);
   for (const char* key :
@@ -187,7 +187,7 @@ TEST(Print, EveryListenerHasEveryTlsAndSocketKey) {
   EXPECT_NE(printed.find("[certificate.\"rsa cert\"]"), std::string::npos);
 }
 
-TEST(Print, SecretsAreRedactedAndFileReferencesShown) {
+TEST(ConfigPrint, SecretsAreRedactedAndFileReferencesShown) {
   std::string text = everything_fixed();
   std::string inline_key = read(data_dir() / "ecdsa-key.pem");
   text += "[certificate.inline]\ncert = '''" + read(data_dir() / "ecdsa-cert.pem") +
@@ -221,7 +221,7 @@ TEST(Print, SecretsAreRedactedAndFileReferencesShown) {
   EXPECT_EQ(again.certificates.at("inline").key_pem, inline_key);
 }
 
-TEST(Print, SeedFourListenerRoundTrip) {
+TEST(ConfigPrint, SeedFourListenerRoundTrip) {
   Config c = load_ok(R"(
 [server.listener."smtp"]
 bind = ["0.0.0.0:25"]
@@ -257,12 +257,12 @@ void in_fresh_directory(F&& body) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(EmbeddedDefault, IsTheFileInTheSourceTree) {
+TEST(ConfigEmbeddedDefault, IsTheFileInTheSourceTree) {
   EXPECT_EQ(embedded_default(),
             read(std::filesystem::path(std::getenv("RINGMX_SOURCE_DIR")) / "config/default.toml"));
 }
 
-TEST(EmbeddedDefault, LoadsWithTheFiveListeners) {
+TEST(ConfigEmbeddedDefault, LoadsWithTheFiveListeners) {
   in_fresh_directory([](const std::filesystem::path& dir) {
     LoadResult r = load_embedded_default();
     ASSERT_TRUE(r.ok()) << r.errors.at(0).to_string();
@@ -299,7 +299,7 @@ TEST(EmbeddedDefault, LoadsWithTheFiveListeners) {
   });
 }
 
-TEST(EmbeddedDefault, WithoutTheCertificateSaysWhichFile) {
+TEST(ConfigEmbeddedDefault, WithoutTheCertificateSaysWhichFile) {
   std::filesystem::path saved = std::filesystem::current_path();
   std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("ringmx-empty-test-" + std::to_string(::getpid()));

@@ -26,7 +26,7 @@ std::string read(const std::filesystem::path& p) {
   return s.str();
 }
 
-TEST(Seed, BindToAllInterfaces) {
+TEST(ConfigSeed, BindToAllInterfaces) {
   Config c = load_ok(R"(
 [server.listener."smtp"]
 bind = "0.0.0.0:25"
@@ -36,7 +36,7 @@ bind = "0.0.0.0:25"
   EXPECT_EQ(c.listeners[0].protocol, Protocol::smtp);  // "by default ... SMTP"
 }
 
-TEST(Seed, BindToSeveralAddressesWithTheIpv6PortFixed) {
+TEST(ConfigSeed, BindToSeveralAddressesWithTheIpv6PortFixed) {
   Config c = load_ok(R"(
 [server.listener."smtp"]
 bind = ["10.0.0.21:25", "10.0.0.22:25", "[a:3f::2]:25"]
@@ -49,14 +49,14 @@ bind = ["10.0.0.21:25", "10.0.0.22:25", "[a:3f::2]:25"]
   EXPECT_EQ(b[2].family, AF_INET6);
 }
 
-TEST(Seed, BindExampleAsPublishedIsRefusedWithTheFix) {
+TEST(ConfigSeed, BindExampleAsPublishedIsRefusedWithTheFix) {
   LoadResult r = load(R"([server.listener."smtp"]
 bind = ["10.0.0.21:25", "10.0.0.22:25", "a:3f::2"]
 )");
   EXPECT_TRUE(has_error(r, "server.listener.smtp.bind", 2, "\"[a:3f::2]:PORT\""));
 }
 
-TEST(Seed, LmtpListener) {
+TEST(ConfigSeed, LmtpListener) {
   Config c = load_ok(R"(
 [server.listener."lmtp"]
 bind = ["0.0.0.0:24"]
@@ -66,7 +66,7 @@ protocol = "lmtp"
   EXPECT_EQ(c.listeners.at(0).bind.at(0).port, 24);
 }
 
-TEST(Seed, TlsExampleWithTheMissingQuoteFixed) {
+TEST(ConfigSeed, TlsExampleWithTheMissingQuoteFixed) {
   Config c = load_ok(R"(
 [server.tls]
 enable = true
@@ -105,7 +105,7 @@ private-key = "file://ecdsa-key.pem"
   EXPECT_EQ(c.certificates.size(), 3u);
 }
 
-TEST(Seed, CertificateWithInlineCertAndKeyFromAFile) {
+TEST(ConfigSeed, CertificateWithInlineCertAndKeyFromAFile) {
   std::string cert = read(data_dir() / "rsa-cert.pem");
   std::filesystem::path key = data_dir() / "rsa-key.pem";
   std::string text =
@@ -122,7 +122,7 @@ TEST(Seed, CertificateWithInlineCertAndKeyFromAFile) {
   EXPECT_EQ(c.key_ref, "file://" + key.lexically_normal().string());
 }
 
-TEST(Seed, OverrideImplicitTlsForOneListener) {
+TEST(ConfigSeed, OverrideImplicitTlsForOneListener) {
   Config c = load_ok(R"(
 [server.listener."submissions"]
 bind = "0.0.0.0:465"
@@ -141,7 +141,7 @@ certificate = "default"
   EXPECT_FALSE(listener(c, "submission").tls.enable);
 }
 
-TEST(Seed, OverrideBacklogForOneListener) {
+TEST(ConfigSeed, OverrideBacklogForOneListener) {
   Config c = load_ok(R"(
 [server.listener."smtp"]
 bind = "0.0.0.0:25"
@@ -172,7 +172,7 @@ bind = ["127.0.0.1:8686"]
 protocol = "http"
 )";
 
-TEST(Seed, FourListenerExample) {
+TEST(ConfigSeed, FourListenerExample) {
   // The example leaves out certificates; implicit TLS needs one, so the
   // test adds the default certificate the TLS section of the seed uses.
   Config c = load_ok(std::string(kFourListeners) + "\n[server.tls]\ncertificate = \"default\"\n" +
@@ -198,7 +198,7 @@ TEST(Seed, FourListenerExample) {
   }
 }
 
-TEST(Seed, FourListenerExampleAloneAsksForTheCertificate) {
+TEST(ConfigSeed, FourListenerExampleAloneAsksForTheCertificate) {
   LoadResult r = load(kFourListeners);
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_TRUE(has_error(r, "server.listener.submissions.tls.certificate", 7,

@@ -24,7 +24,7 @@ std::string duration_error(std::string_view text) {
   return std::holds_alternative<std::string>(p) ? std::get<std::string>(p) : "";
 }
 
-TEST(Duration, EveryUnit) {
+TEST(ConfigDuration, EveryUnit) {
   EXPECT_EQ(duration_ok("500ms"), 500ms);
   EXPECT_EQ(duration_ok("30s"), 30s);
   EXPECT_EQ(duration_ok("1m"), 1min);
@@ -33,7 +33,7 @@ TEST(Duration, EveryUnit) {
   EXPECT_EQ(duration_ok("0s"), 0s);
 }
 
-TEST(Duration, RefusesOtherForms) {
+TEST(ConfigDuration, RefusesOtherForms) {
   EXPECT_NE(duration_error("30").find("no known unit"), std::string::npos);
   EXPECT_NE(duration_error("1.5s").find("no known unit"), std::string::npos);
   EXPECT_NE(duration_error("s").find("not a duration"), std::string::npos);
@@ -44,7 +44,7 @@ TEST(Duration, RefusesOtherForms) {
   EXPECT_NE(duration_error("99999999999999999999s").find("too long"), std::string::npos);
 }
 
-TEST(Duration, FormatsInTheLargestExactUnit) {
+TEST(ConfigDuration, FormatsInTheLargestExactUnit) {
   EXPECT_EQ(format_duration(500ms), "500ms");
   EXPECT_EQ(format_duration(1500ms), "1500ms");
   EXPECT_EQ(format_duration(90s), "90s");
@@ -66,7 +66,7 @@ std::string bind_error(std::string_view text) {
   return std::holds_alternative<std::string>(p) ? std::get<std::string>(p) : "";
 }
 
-TEST(BindAddress, Ipv4IsReadyForBind) {
+TEST(ConfigBindAddress, Ipv4IsReadyForBind) {
   BindAddress b = bind_ok("1.2.3.4:25");
   EXPECT_EQ(b.text, "1.2.3.4:25");
   EXPECT_EQ(b.family, AF_INET);
@@ -79,7 +79,7 @@ TEST(BindAddress, Ipv4IsReadyForBind) {
   EXPECT_EQ(bind_ok("0.0.0.0:25").text, "0.0.0.0:25");
 }
 
-TEST(BindAddress, Ipv6InBracketsIsReadyForBind) {
+TEST(ConfigBindAddress, Ipv6InBracketsIsReadyForBind) {
   BindAddress b = bind_ok("[::1]:25");
   EXPECT_EQ(b.text, "[::1]:25");
   EXPECT_EQ(b.family, AF_INET6);
@@ -94,13 +94,13 @@ TEST(BindAddress, Ipv6InBracketsIsReadyForBind) {
   EXPECT_EQ(bind_ok("[A:3F::2]:25").text, "[a:3f::2]:25");
 }
 
-TEST(BindAddress, BareIpv6ShowsTheBracketedForm) {
+TEST(ConfigBindAddress, BareIpv6ShowsTheBracketedForm) {
   std::string e = bind_error("a:3f::2");
   EXPECT_NE(e.find("\"[a:3f::2]:PORT\""), std::string::npos) << e;
   EXPECT_NE(e.find("without a port"), std::string::npos) << e;
 }
 
-TEST(BindAddress, RefusesMissingPortsAndNames) {
+TEST(ConfigBindAddress, RefusesMissingPortsAndNames) {
   EXPECT_NE(bind_error("1.2.3.4").find("\"1.2.3.4:PORT\""), std::string::npos);
   EXPECT_NE(bind_error("[::1]").find("\"[::1]:PORT\""), std::string::npos);
   EXPECT_NE(bind_error("1.2.3.4:65536").find("1 to 65535"), std::string::npos);
@@ -135,7 +135,7 @@ bool contains(const Cidr& c, const char* address) {
   return c.contains(reinterpret_cast<const sockaddr*>(&ss));
 }
 
-TEST(Cidr, ContainsItsPeersOnly) {
+TEST(ConfigCidr, ContainsItsPeersOnly) {
   Cidr ten = cidr_ok("10.0.0.0/8");
   EXPECT_EQ(ten.text, "10.0.0.0/8");
   EXPECT_TRUE(contains(ten, "10.255.1.2"));
@@ -161,7 +161,7 @@ TEST(Cidr, ContainsItsPeersOnly) {
   EXPECT_TRUE(contains(all, "203.0.113.9"));
 }
 
-TEST(Cidr, RefusesHostBitsAndBadPrefixes) {
+TEST(ConfigCidr, RefusesHostBitsAndBadPrefixes) {
   auto p = parse_cidr("10.1.2.3/8");
   ASSERT_TRUE(std::holds_alternative<std::string>(p));
   EXPECT_NE(std::get<std::string>(p).find("write \"10.0.0.0/8\""), std::string::npos);
@@ -171,7 +171,7 @@ TEST(Cidr, RefusesHostBitsAndBadPrefixes) {
   EXPECT_TRUE(std::holds_alternative<std::string>(parse_cidr("example.org/8")));
 }
 
-TEST(HostName, Labels) {
+TEST(ConfigHostName, Labels) {
   EXPECT_TRUE(is_host_name("mx1.example.org"));
   EXPECT_TRUE(is_host_name("localhost"));
   EXPECT_TRUE(is_host_name("mx.example.org."));
@@ -186,7 +186,7 @@ TEST(HostName, Labels) {
   EXPECT_FALSE(is_host_name("a.*.example.org", true));
 }
 
-TEST(Suggest, ClosestKnownName) {
+TEST(ConfigSuggest, ClosestKnownName) {
   std::vector<std::string> keys = {"reuse-addr", "reuse-port", "backlog", "ttl", "linger"};
   EXPECT_EQ(closest("backlg", keys), "backlog");
   EXPECT_EQ(closest("backlgo", keys), "backlog");  // a swap is one edit
@@ -204,7 +204,7 @@ TEST(Suggest, ClosestKnownName) {
   EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
 }
 
-TEST(Ciphers, BothSpellingsOfTheSeedAreKnown) {
+TEST(ConfigCiphers, BothSpellingsOfTheSeedAreKnown) {
   const CipherSuite* a = find_cipher_suite("TLS13_CHACHA20_POLY1305_SHA256");
   const CipherSuite* b = find_cipher_suite("TLS_CHACHA20_POLY1305_SHA256");
   ASSERT_NE(a, nullptr);
