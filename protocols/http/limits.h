@@ -19,6 +19,12 @@ struct Limits {
   // so this only has to let a client's empty or small POST through.
   // Over it: 413 (Content Too Large) and close, before the body arrives.
   std::size_t max_body_bytes = 4 * 1024;
+  // Response bytes one call may produce. A client pipelining a thousand
+  // GET /metrics in one read would otherwise make the session build
+  // megabytes at once. Past it the session stops answering, holds the
+  // rest of the input (within max_header_bytes + max_body_bytes), and
+  // asks for Session::resume() once the output has been sent.
+  std::size_t max_output_bytes = 1024 * 1024;
 };
 
 }  // namespace ringmx::http

@@ -24,14 +24,10 @@ Output Session::feed(std::span<const char> bytes) {
     out.reason = close_reason_;
     return out;
   }
-  if (awaiting_reload_) {
-    // Hold pipelined requests until the reload answer is out, within the
-    // bound one request may take; beyond it, drop and close afterwards.
-    std::size_t bound = config_.limits.max_header_bytes + config_.limits.max_body_bytes;
-    std::size_t room = input_.size() < bound ? bound - input_.size() : 0;
-    if (bytes.size() > room) overflowed_ = true;
-    input_.append(bytes.data(), std::min(bytes.size(), room));
-    out.awaiting_reload = true;
+  if (awaiting_reload_ || output_full_) {
+    hold(bytes);
+    out.awaiting_reload = awaiting_reload_;
+    out.resume_after_send = output_full_;
     return out;
   }
   input_.append(bytes.data(), bytes.size());
@@ -43,13 +39,28 @@ Output Session::feed(std::span<const char> bytes) {
   return out;
 }
 
+void Session::hold(std::span<const char> bytes) {
+  std::size_t bound = config_.limits.max_header_bytes + config_.limits.max_body_bytes;
+  std::size_t room = input_.size() < bound ? bound - input_.size() : 0;
+  if (bytes.size() > room) overflowed_ = true;
+  input_.append(bytes.data(), std::min(bytes.size(), room));
+}
+
+Output Session::resume() {
+  Output out;
+  if (!output_full_) return out;
+  output_full_ = false;
+  serve(out);
+  return out;
+}
+
 Output Session::reload_finished(const ReloadResult& result) {
   Output out;
   if (!awaiting_reload_) return out;
   awaiting_reload_ = false;
   bool keep_alive = reload_keep_alive_ && !overflowed_;
   reply(out, reload_response(result), keep_alive, reload_minor_version_, false,
-        overflowed_ ? "pipelined input over the limit during reload" : "request not keep-alive");
+        overflowed_ ? "pipelined input over the limit" : "request not keep-alive");
   serve(out);
   return out;
 }
@@ -72,6 +83,10 @@ void Session::serve(Output& out) {
   std::size_t done = 0;  // bytes of input_ answered in this call
   Access access{token_, config_.peer_is_loopback};
   while (!closing_ && !awaiting_reload_) {
+    if (out.send.size() >= config_.limits.max_output_bytes) {
+      output_full_ = done < input_.size();
+      break;
+    }
     std::span<const char> rest(input_.data() + done, input_.size() - done);
     Request request;
     ParseResult parsed = parse_request(rest, config_.limits, request);
@@ -104,7 +119,14 @@ void Session::serve(Output& out) {
     if (closing_) done = 0;
   }
   input_.erase(0, done);
+  if (overflowed_ && !closing_ && !awaiting_reload_ && !output_full_) {
+    // Everything held has been answered; what was dropped cannot be.
+    closing_ = true;
+    close_reason_ = "pipelined input over the limit";
+    input_.clear();
+  }
   out.close = closing_;
+  out.resume_after_send = output_full_;
   out.reason = closing_ ? close_reason_ : std::string_view();
   out.awaiting_reload = awaiting_reload_;
 }

@@ -40,11 +40,14 @@ struct SessionConfig {
 // What the runtime does after each call, in this order: send `send`, then
 // close if `close`. `awaiting_reload` means Backend::reload() returned
 // nullopt: call reload_finished() once the result is known (the session
-// stays quiet until then; input may still be fed).
+// stays quiet until then; input may still be fed). `resume_after_send`
+// means the output bound was reached with requests still queued: once
+// `send` has gone out, call resume() for the next part.
 struct Output {
   std::string send;
   bool close = false;
   bool awaiting_reload = false;
+  bool resume_after_send = false;
   // When `close`: why, a static string for the disconnect log line
   // ("Connection: close", "header block over the limit"...).
   std::string_view reason;
@@ -63,14 +66,22 @@ class Session {
   // waiting POST /reload, then serves any pipelined requests behind it.
   Output reload_finished(const ReloadResult& result);
 
+  // Continues after an Output with resume_after_send, once its bytes are
+  // sent. Does nothing otherwise.
+  Output resume();
+
   bool awaiting_reload() const { return awaiting_reload_; }
   // Requests answered so far (for the disconnect log line).
   std::size_t requests() const { return requests_; }
 
  private:
   // Answers every complete request in input_, in order, until one needs
-  // to wait for a reload or ends the connection.
+  // to wait for a reload, ends the connection, or the output bound is hit.
   void serve(Output& out);
+  // While paused (reload in flight, output bound hit), input is held up to
+  // the size of one whole request; beyond it, it is dropped and the
+  // connection closes once what is held has been answered.
+  void hold(std::span<const char> bytes);
   // The one reply path: serialises `response` for the request it answers
   // and records whether the connection ends with it.
   void reply(Output& out, const Response& response, bool keep_alive, int minor_version,
@@ -84,8 +95,9 @@ class Session {
   bool awaiting_reload_ = false;
   bool reload_keep_alive_ = true;
   int reload_minor_version_ = 1;
-  // Bytes arrived during a reload beyond the input bound were dropped: the
-  // connection ends after the reload answer.
+  bool output_full_ = false;  // waiting for resume()
+  // Bytes that arrived while paused, beyond the input bound, were
+  // dropped: the connection ends after answering what is held.
   bool overflowed_ = false;
   bool closing_ = false;  // a response with Connection: close was written
   std::string_view close_reason_;

@@ -36,6 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Limits limits;
   limits.max_header_bytes = 512;  // small, so the fuzzer reaches the bounds
   limits.max_body_bytes = 64;
+  limits.max_output_bytes = 512;
   Request request;
   ParseResult r = parse_request(in, limits, request);
   if (r.status == ParseStatus::complete) {
@@ -59,17 +60,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t pos = 1;
   std::size_t step = 1 + (data[0] >> 3);
   bool closed = false;
+  auto check = [&](const Output& out) {
+    if (closed && !out.send.empty()) std::abort();  // nothing after close
+    if (!out.send.empty() && !out.send.starts_with("HTTP/1.1 ")) std::abort();
+    closed = closed || out.close;
+  };
   while (pos < size) {
     std::size_t n = std::min(step, size - pos);
     Output out = session.feed(in.subspan(pos, n));
     pos += n;
-    if (closed && !out.send.empty()) std::abort();  // nothing after close
-    if (!out.send.empty() && !out.send.starts_with("HTTP/1.1 ")) std::abort();
-    closed = closed || out.close;
-    if (out.awaiting_reload && (pos & 1)) {
-      Output done = session.reload_finished(ReloadResult{true, ""});
-      if (!done.send.starts_with("HTTP/1.1 200 ")) std::abort();
-      closed = closed || done.close;
+    check(out);
+    // Sometimes resume or finish the reload at once, sometimes only after
+    // more input, so that holding input while paused is exercised too.
+    while (true) {
+      if (out.resume_after_send && (pos & 2) == 0) {
+        out = session.resume();
+        if (out.send.empty() && out.resume_after_send) std::abort();  // no progress
+        check(out);
+      } else if (out.awaiting_reload && (pos & 1)) {
+        out = session.reload_finished(ReloadResult{true, ""});
+        if (!out.send.starts_with("HTTP/1.1 200 ")) std::abort();
+        check(out);
+      } else {
+        break;
+      }
     }
   }
   return 0;

@@ -53,7 +53,9 @@ std::vector<Case> cases() {
       {"post with repeated equal lengths",
        "POST /reload HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\ncontent-length: 0\r\n\r\n",
        ParseStatus::complete, kWhole},
-      {"header value with tabs and obs-text", "GET / HTTP/1.1\r\nHost: h\r\nX: \ta\xe9" "b \r\n\r\n",
+      {"header value with tabs and obs-text",
+       "GET / HTTP/1.1\r\nHost: h\r\nX: \ta\xe9"
+       "b \r\n\r\n",
        ParseStatus::complete, kWhole},
       {"exactly max headers", max_headers, ParseStatus::complete, max_headers.size()},
       {"header block at the limit", exact, ParseStatus::complete, exact.size()},

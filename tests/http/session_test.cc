@@ -339,7 +339,66 @@ TEST(Session, InputDuringReloadIsBounded) {
   EXPECT_EQ(r[0].status, 200);
   EXPECT_EQ(r[0].headers["connection"], "close");
   EXPECT_TRUE(done.close);
-  EXPECT_EQ(done.reason, "pipelined input over the limit during reload");
+  EXPECT_EQ(done.reason, "pipelined input over the limit");
+}
+
+// ---- output bound
+
+TEST(Session, PipelinedFloodIsAnsweredInBoundedParts) {
+  SessionConfig config = remote();
+  config.limits.max_output_bytes = 1000;
+  Client c(config);
+  c.backend.metrics = std::string(300, 'm') + "\n";
+  std::string one = "GET /metrics HTTP/1.1\r\nHost: h\r\n\r\n";
+  std::string ten;
+  for (int i = 0; i < 10; ++i)
+    ten += one;
+  Output out = c.session.feed(ten);
+  std::size_t answered = parse_replies(out.send).size();
+  EXPECT_LT(answered, 10u);
+  EXPECT_LT(out.send.size(), 1000u + 600u);  // the bound plus one response
+  EXPECT_TRUE(out.resume_after_send);
+  EXPECT_FALSE(out.close);
+  // Input arriving before the resume is held, not answered.
+  Output held = c.session.feed(one);
+  EXPECT_EQ(held.send, "");
+  EXPECT_TRUE(held.resume_after_send);
+  int rounds = 0;
+  while (out.resume_after_send && rounds++ < 20) {
+    out = c.session.resume();
+    answered += parse_replies(out.send).size();
+  }
+  EXPECT_EQ(answered, 11u);
+  EXPECT_FALSE(out.close);
+  EXPECT_EQ(c.session.resume().send, "");  // nothing left
+}
+
+TEST(Session, FloodBeyondTheInputBoundClosesAfterTheHeldRequests) {
+  SessionConfig config = remote();
+  config.limits.max_output_bytes = 100;
+  config.limits.max_header_bytes = 256;
+  config.limits.max_body_bytes = 0;
+  Client c(config);
+  std::string one = "GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n";  // 35 bytes
+  std::string many;
+  for (int i = 0; i < 4; ++i)
+    many += one;
+  Output out = c.session.feed(many);
+  ASSERT_TRUE(out.resume_after_send);
+  std::string flood;
+  for (int i = 0; i < 20; ++i)
+    flood += one;
+  c.session.feed(flood);  // mostly dropped: over 256 bytes held
+  std::size_t answered = parse_replies(out.send).size();
+  int rounds = 0;
+  while (out.resume_after_send && rounds++ < 50) {
+    out = c.session.resume();
+    answered += parse_replies(out.send).size();
+  }
+  EXPECT_TRUE(out.close);
+  EXPECT_EQ(out.reason, "pipelined input over the limit");
+  EXPECT_GT(answered, 4u);
+  EXPECT_LT(answered, 24u);
 }
 
 // ---- connection handling
