@@ -82,7 +82,7 @@ Listener read_listener(const std::string& id, Section& s, const ListenerDefaults
   l.max_connections = d.max_connections;
   s.integer("max-connections", l.max_connections, 1, 1'000'000);
   l.auth_token = d.auth_token;
-  s.string("auth-token", l.auth_token, check_secret);
+  read_token(s, "auth-token", l.auth_token);
   l.proxy_trusted_networks = d.proxy_trusted_networks;
   Section proxy = s.table("proxy");
   if (auto nets = read_networks(proxy, "trusted-networks")) l.proxy_trusted_networks = *nets;

@@ -71,7 +71,7 @@ void read_server(Section& server, Config& c, ListenerDefaults& d,
   proxy.finish();
 
   Section management = server.table("management");
-  management.string("auth-token", c.management_auth_token, check_secret);
+  read_token(management, "auth-token", c.management_auth_token);
   management.finish();
 
   Section tls = server.table("tls");
@@ -211,6 +211,17 @@ std::string check_secret(std::string_view text) {
   return {};
 }
 
+bool read_token(Section& s, std::string_view key, std::optional<std::string>& out) {
+  if (!s.string(key, out, check_secret)) return false;
+  // 16 random bytes as hex is 32 characters; under 16 is guessable.
+  if (out->size() < 16)
+    s.warning_at(*s.find(key), key,
+                 fmt::format("a {}-character token is easy to guess; use at least 16, e.g. from: "
+                             "openssl rand -hex 16",
+                             out->size()));
+  return true;
+}
+
 std::optional<std::vector<Cidr>> read_networks(Section& s, std::string_view key) {
   auto items = s.strings(key, false, [](std::string_view text) {
     auto parsed = parse_cidr(text);
@@ -244,6 +255,12 @@ LoadResult load_string(std::string_view toml_text, std::string_view display_name
   config.source_path = std::string(display_name);
   result.errors = diagnostics.take_errors();
   result.warnings = diagnostics.take_warnings();
+  // Read order follows the schema; the operator reads the file top down.
+  auto by_position = [](const Diagnostic& a, const Diagnostic& b) {
+    return a.line != b.line ? a.line < b.line : a.column < b.column;
+  };
+  std::stable_sort(result.errors.begin(), result.errors.end(), by_position);
+  std::stable_sort(result.warnings.begin(), result.warnings.end(), by_position);
   if (result.errors.empty()) result.config = std::move(config);
   return result;
 }

@@ -60,6 +60,8 @@ std::vector<Listener> read_listeners(Section& listener_table, const ListenerDefa
 std::string check_greeting(std::string_view text);
 std::string check_host_name(std::string_view text);
 std::string check_secret(std::string_view text);
+// `key` holds a bearer token: read it, and warn when it is short enough to guess.
+bool read_token(Section& section, std::string_view key, std::optional<std::string>& out);
 std::optional<std::vector<Cidr>> read_networks(Section& section, std::string_view key);
 
 }  // namespace ringmx::config

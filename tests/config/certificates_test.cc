@@ -108,6 +108,19 @@ TEST(ConfigCertificates, UnreadableFileNamesThePathAndTheOsError) {
                         "Is a directory"));
 }
 
+TEST(ConfigCertificates, HugeFileIsNotTakenForPem) {
+  std::filesystem::path big = std::filesystem::temp_directory_path() /
+                              ("ringmx-big-" + std::to_string(::getpid()) + ".pem");
+  {
+    std::ofstream out(big);
+    out << std::string((1 << 20) + 1, 'A');
+  }
+  std::string text = certificate("\"file://" + big.string() + "\"", "\"file://ecdsa-key.pem\"");
+  LoadResult r = load(text);
+  std::filesystem::remove(big);
+  EXPECT_TRUE(has_error(r, "certificate.main.cert", line_of(text, "cert ="), "larger than 1 MiB"));
+}
+
 TEST(ConfigCertificates, KeyOfAnotherCertificate) {
   std::string text = certificate("\"file://ecdsa-cert.pem\"", "\"file://other-ecdsa-key.pem\"");
   EXPECT_TRUE(has_error(load(text), "certificate.main.private-key", line_of(text, "private-key"),

@@ -347,6 +347,30 @@ timeout = "5"
   EXPECT_TRUE(has_error(r, "session.timeout", 7));
 }
 
+TEST(ConfigCollection, ErrorsComeInFileOrder) {
+  // Certificates are read before the server keys; the report still goes
+  // top down through the file.
+  std::string text = std::string(kListener) + R"(socket.ttl = 0
+[certificate.x]
+cert = "not pem"
+private-key = "file://ecdsa-key.pem"
+)";
+  LoadResult r = load(text);
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_EQ(r.errors[0].key, "server.listener.smtp.socket.ttl");
+  EXPECT_EQ(r.errors[1].key, "certificate.x.cert");
+}
+
+TEST(ConfigCollection, ShortTokenIsAWarning) {
+  std::string text = std::string(kListener) + "auth-token = \"secret\"\n";
+  LoadResult r = load(text);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].key, "server.listener.smtp.auth-token");
+  EXPECT_EQ(r.warnings[0].line, 3u);
+  EXPECT_NE(r.warnings[0].message.find("6-character token is easy to guess"), std::string::npos);
+}
+
 TEST(ConfigCollection, MissingConfigurationFile) {
   LoadResult r = load_file("/nonexistent/ringmx.toml");
   ASSERT_EQ(r.errors.size(), 1u);
