@@ -1,117 +1,19 @@
-// The management session as a client sees it: requests in, parsed
-// responses out, against a fake backend whose answers the tests set.
-#include "protocols/http/session.h"
-#include "protocols/http/router.h"
-
+// The management session as a client sees it: endpoints, auth rules and
+// connection handling, requests in and parsed responses out.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <gtest/gtest.h>
 
-#include <map>
-#include <optional>
 #include <string>
 #include <vector>
+
+#include "tests/http/session_client.h"
 
 namespace ringmx::http {
 namespace {
 
-class FakeBackend : public Backend {
- public:
-  std::string metrics = "# HELP up Up.\n# TYPE up gauge\nup 1\n";
-  bool is_ready = true;
-  std::string config = "[server]\nhostname = \"mx1.example\"\n";
-  // nullopt: the reload finishes later (the test calls reload_finished).
-  std::optional<ReloadResult> reload_result = ReloadResult{true, ""};
-  int reloads = 0;
-
-  std::string metrics_text() override { return metrics; }
-  bool ready() override { return is_ready; }
-  std::string config_text() override { return config; }
-  std::optional<ReloadResult> reload() override {
-    ++reloads;
-    return reload_result;
-  }
-};
-
-struct Reply {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
-
-// Splits the session's output into responses. `head` marks which ones
-// answer HEAD (no body whatever Content-Length says).
-std::vector<Reply> parse_replies(std::string_view out, std::vector<bool> head = {}) {
-  std::vector<Reply> replies;
-  while (!out.empty()) {
-    Reply r;
-    std::size_t end = out.find("\r\n\r\n");
-    if (end == std::string_view::npos) {
-      ADD_FAILURE() << "truncated response: " << out;
-      break;
-    }
-    std::string_view block = out.substr(0, end + 2);
-    std::size_t eol = block.find("\r\n");
-    std::string_view status_line = block.substr(0, eol);
-    EXPECT_TRUE(status_line.starts_with("HTTP/1.1 ")) << status_line;
-    r.status = std::stoi(std::string(status_line.substr(9, 3)));
-    block.remove_prefix(eol + 2);
-    while (!block.empty()) {
-      eol = block.find("\r\n");
-      std::string_view line = block.substr(0, eol);
-      std::size_t colon = line.find(':');
-      std::string name(line.substr(0, colon));
-      for (char& c : name)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      r.headers[name] = std::string(line.substr(colon + 2));
-      block.remove_prefix(eol + 2);
-    }
-    out.remove_prefix(end + 4);
-    std::size_t length = std::stoul(r.headers.at("content-length"));
-    bool is_head = replies.size() < head.size() && head[replies.size()];
-    if (!is_head) {
-      EXPECT_GE(out.size(), length);
-      r.body = std::string(out.substr(0, length));
-      out.remove_prefix(std::min(length, out.size()));
-    }
-    replies.push_back(r);
-  }
-  return replies;
-}
-
-constexpr std::string_view kToken = "s3cret-t0ken";
-
-struct Client {
-  FakeBackend backend;
-  Session session;
-  explicit Client(SessionConfig config = {.auth_token = "", .peer_is_loopback = true, .limits = {}})
-      : session(backend, config) {}
-  Output last;
-  std::vector<Reply> send(std::string_view bytes) {
-    last = session.feed(bytes);
-    return parse_replies(last.send);
-  }
-  Reply get(std::string_view path, std::string_view extra = "") {
-    std::vector<Reply> r = send("GET " + std::string(path) + " HTTP/1.1\r\nHost: localhost\r\n" +
-                                std::string(extra) + "\r\n");
-    EXPECT_EQ(r.size(), 1u);
-    return r.empty() ? Reply{} : r[0];
-  }
-  Reply post(std::string_view path, std::string_view extra = "") {
-    std::vector<Reply> r = send("POST " + std::string(path) + " HTTP/1.1\r\nHost: localhost\r\n" +
-                                std::string(extra) + "Content-Length: 0\r\n\r\n");
-    EXPECT_EQ(r.size(), 1u);
-    return r.empty() ? Reply{} : r[0];
-  }
-};
-
-SessionConfig remote(std::string_view token = "") {
-  return {.auth_token = token, .peer_is_loopback = false, .limits = {}};
-}
-SessionConfig loopback(std::string_view token = "") {
-  return {.auth_token = token, .peer_is_loopback = true, .limits = {}};
-}
+using namespace test;
 
 // ---- endpoints
 
@@ -262,143 +164,6 @@ TEST(Session, TokenComparison) {
   EXPECT_FALSE(token_matches("ab", "abc"));
   EXPECT_FALSE(token_matches("abcd", "abc"));
   EXPECT_FALSE(token_matches("", ""));  // an empty token never grants access
-}
-
-// ---- reload results, now and later
-
-TEST(Session, ReloadFailureCarriesTheErrors) {
-  Client c(loopback());
-  c.backend.reload_result =
-      ReloadResult{false, "ringmx.toml:3:1: server.listener.smtp.bind: bad address"};
-  Reply r = c.post("/reload");
-  EXPECT_EQ(r.status, 500);
-  EXPECT_EQ(r.body,
-            "reload failed, the running configuration is unchanged\n"
-            "ringmx.toml:3:1: server.listener.smtp.bind: bad address\n");
-}
-
-TEST(Session, AsynchronousReloadHoldsPipelinedRequests) {
-  Client c(loopback());
-  c.backend.reload_result = std::nullopt;
-  c.last = c.session.feed(std::string_view(
-      "POST /reload HTTP/1.1\r\nHost: h\r\n\r\nGET /healthz HTTP/1.1\r\nHost: h\r\n\r\n"));
-  EXPECT_EQ(c.last.send, "");  // nothing until the reload is done
-  EXPECT_TRUE(c.last.awaiting_reload);
-  EXPECT_TRUE(c.session.awaiting_reload());
-  EXPECT_FALSE(c.last.close);
-  // More requests keep arriving while it waits: still nothing.
-  c.last = c.session.feed(std::string_view("GET /readyz HTTP/1.1\r\nHost: h\r\n\r\n"));
-  EXPECT_EQ(c.last.send, "");
-  EXPECT_TRUE(c.last.awaiting_reload);
-
-  Output done = c.session.reload_finished(ReloadResult{true, ""});
-  std::vector<Reply> r = parse_replies(done.send);
-  ASSERT_EQ(r.size(), 3u);  // in request order
-  EXPECT_EQ(r[0].body, "reloaded\n");
-  EXPECT_EQ(r[1].body, "ok\n");
-  EXPECT_EQ(r[2].body, "ready\n");
-  EXPECT_FALSE(done.awaiting_reload);
-  EXPECT_FALSE(done.close);
-  EXPECT_EQ(c.backend.reloads, 1);
-  EXPECT_EQ(c.session.requests(), 3u);
-}
-
-TEST(Session, AsynchronousReloadWithConnectionClose) {
-  Client c(loopback());
-  c.backend.reload_result = std::nullopt;
-  c.session.feed(std::string_view(
-      "POST /reload HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /healthz HTTP/1.1\r\n"));
-  Output done = c.session.reload_finished(ReloadResult{false, "bad"});
-  std::vector<Reply> r = parse_replies(done.send);
-  ASSERT_EQ(r.size(), 1u);
-  EXPECT_EQ(r[0].status, 500);
-  EXPECT_EQ(r[0].headers["connection"], "close");
-  EXPECT_TRUE(done.close);
-}
-
-TEST(Session, ReloadFinishedWithoutAWaitingRequestDoesNothing) {
-  Client c(loopback());
-  Output out = c.session.reload_finished(ReloadResult{true, ""});
-  EXPECT_EQ(out.send, "");
-  EXPECT_FALSE(out.close);
-}
-
-TEST(Session, InputDuringReloadIsBounded) {
-  SessionConfig config = loopback();
-  config.limits.max_header_bytes = 256;
-  config.limits.max_body_bytes = 16;
-  Client c(config);
-  c.backend.reload_result = std::nullopt;
-  c.session.feed(std::string_view("POST /reload HTTP/1.1\r\nHost: h\r\n\r\n"));
-  std::string flood(10000, 'x');
-  Output out = c.session.feed(flood);
-  EXPECT_EQ(out.send, "");
-  Output done = c.session.reload_finished(ReloadResult{true, ""});
-  std::vector<Reply> r = parse_replies(done.send);
-  ASSERT_EQ(r.size(), 1u);
-  EXPECT_EQ(r[0].status, 200);
-  EXPECT_EQ(r[0].headers["connection"], "close");
-  EXPECT_TRUE(done.close);
-  EXPECT_EQ(done.reason, "pipelined input over the limit");
-}
-
-// ---- output bound
-
-TEST(Session, PipelinedFloodIsAnsweredInBoundedParts) {
-  SessionConfig config = remote();
-  config.limits.max_output_bytes = 1000;
-  Client c(config);
-  c.backend.metrics = std::string(300, 'm') + "\n";
-  std::string one = "GET /metrics HTTP/1.1\r\nHost: h\r\n\r\n";
-  std::string ten;
-  for (int i = 0; i < 10; ++i)
-    ten += one;
-  Output out = c.session.feed(ten);
-  std::size_t answered = parse_replies(out.send).size();
-  EXPECT_LT(answered, 10u);
-  EXPECT_LT(out.send.size(), 1000u + 600u);  // the bound plus one response
-  EXPECT_TRUE(out.resume_after_send);
-  EXPECT_FALSE(out.close);
-  // Input arriving before the resume is held, not answered.
-  Output held = c.session.feed(one);
-  EXPECT_EQ(held.send, "");
-  EXPECT_TRUE(held.resume_after_send);
-  int rounds = 0;
-  while (out.resume_after_send && rounds++ < 20) {
-    out = c.session.resume();
-    answered += parse_replies(out.send).size();
-  }
-  EXPECT_EQ(answered, 11u);
-  EXPECT_FALSE(out.close);
-  EXPECT_EQ(c.session.resume().send, "");  // nothing left
-}
-
-TEST(Session, FloodBeyondTheInputBoundClosesAfterTheHeldRequests) {
-  SessionConfig config = remote();
-  config.limits.max_output_bytes = 100;
-  config.limits.max_header_bytes = 256;
-  config.limits.max_body_bytes = 0;
-  Client c(config);
-  std::string one = "GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n";  // 35 bytes
-  std::string many;
-  for (int i = 0; i < 4; ++i)
-    many += one;
-  Output out = c.session.feed(many);
-  ASSERT_TRUE(out.resume_after_send);
-  std::string flood;
-  for (int i = 0; i < 20; ++i)
-    flood += one;
-  c.session.feed(flood);  // mostly dropped: over 256 bytes held
-  std::size_t answered = parse_replies(out.send).size();
-  int rounds = 0;
-  while (out.resume_after_send && rounds++ < 50) {
-    out = c.session.resume();
-    answered += parse_replies(out.send).size();
-  }
-  EXPECT_TRUE(out.close);
-  EXPECT_EQ(out.reason, "pipelined input over the limit");
-  EXPECT_GT(answered, 4u);
-  EXPECT_LT(answered, 24u);
 }
 
 // ---- connection handling
