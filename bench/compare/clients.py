@@ -121,6 +121,35 @@ def ringmx_bench(binary, workload, port, messages, timeout_s, log_path):
         os.unlink(json_path)
     except (OSError, ValueError):
         pass
+    if report and report.get("errors_by_key"):
+        error = f"{error}: {report['errors_by_key']}"
     if ok and (report is None or report.get("messages_ok") != messages):
         ok, error = False, f"ringmx-bench report: {report and report.get('errors_by_key')}"
     return Result(ok, seconds, messages, usage.ru_utime + usage.ru_stime, error, report)
+
+
+def bench_burst(binary, port, connections, log_path):
+    """The backlog burst driven by ringmx-bench: every connection opened at
+    once, one message each. Returned in burst.py's shape."""
+    json_path = log_path + f".{time.monotonic_ns()}.json"
+    argv = [binary, "--target", f"{HOST}:{port}", "--connections", str(connections),
+            "--messages", str(connections), "--per-connection", "1", "--size", "1024",
+            "--reply-timeout", "15s", "--json", json_path]
+    _run(argv, 120, log_path)  # exit 1 when connects fail: that is a result here
+    with open(json_path) as f:
+        report = json.load(f)
+    os.unlink(json_path)
+    ms = lambda phase, p: round(report["latency_ns"][phase][p] / 1e6, 2)
+    failures = dict(report.get("errors_by_key") or {})
+    return {
+        "connections": connections,
+        "ok": report["messages_ok"],
+        "failed": connections - report["messages_ok"],
+        "failures": failures,
+        "connect_failures": report["connect_failures"],
+        "elapsed_s": report["elapsed_seconds"],
+        "connect_ms": {p: ms("connect", p) for p in ("p50", "p90", "p99", "p99.9", "max")},
+        "greeting_ms": {p: ms("greeting", p) for p in ("p50", "p90", "p99", "p99.9", "max")},
+        "listen_overflows": report["listen_overflows_delta"],
+        "listen_drops": report["listen_drops_delta"],
+    }

@@ -69,7 +69,7 @@ def chart(summary, workloads, out_dir, gp_script):
     """Two panels, grouped bars per workload and client: msg/s and CPU/msg."""
     data = os.path.join(out_dir, "chart.dat")
     with open(data, "w") as f:
-        f.write("label " + " ".join(SERVER_ORDER) + "\n")
+        f.write("label " + " ".join(SERVER_ORDER) + " " + " ".join(SERVER_ORDER) + "\n")
         for w in workloads:
             for client in ("smtp-source", "ringmx-bench"):
                 stats = [summary.get((w.name, client, s)) for s in SERVER_ORDER]
@@ -109,20 +109,21 @@ def machine():
 
 def burst_table(bursts):
     lines = [
-        "| server | backlog | connects ok | failed | connect p50 / p90 / p99 / max (ms) | "
+        "| server | backlog | client | sessions ok | failed | connect p50 / p90 / p99 / max (ms) | "
         "220 greeting p50 / p99 (ms) | ListenOverflows Δ |",
-        "|---|---:|---:|---:|---|---|---:|",
+        "|---|---:|---|---:|---|---|---|---:|",
     ]
     for b in bursts:
         r = b["result"]
         if r is None:
-            lines.append(f"| {b['server']} | {b['backlog']} | – | – | {b['error']} | | |")
+            lines.append(f"| {b['server']} | {b['backlog']} | {b['client']} | – | – | "
+                         f"{b.get('error', '')} | | |")
             continue
         c, g = r["connect_ms"], r["greeting_ms"]
         failed = f"{r['failed']}" + (f" ({', '.join(f'{k} {v}' for k, v in r['failures'].items())})"
                                      if r["failures"] else "")
         lines.append(
-            f"| {b['server']} | {b['backlog']} | {r['ok']} | {failed} | "
+            f"| {b['server']} | {b['backlog']} | {b['client']} | {r['ok']} | {failed} | "
             f"{c['p50']} / {c['p90']} / {c['p99']} / {c['max']} | {g['p50']} / {g['p99']} | "
             f"{r['listen_overflows']} |")
     return "\n".join(lines)
@@ -190,9 +191,12 @@ def results_md(info, summary, workloads, bursts, missing, rows, chart_png):
     if bursts:
         out += ["## Backlog burst", "",
                 f"{bursts[0]['result']['connections'] if bursts[0]['result'] else '2000'} "
-                "simultaneous connects (`bench/compare/burst.py`, Python asyncio, each "
-                "connection held open until all are done; 15 s limit for connect and greeting) "
-                "against one listener, backlog 16 and then 4096 (net.core.somaxconn = "
+                "simultaneous connects against one listener, by two clients: "
+                "`bench/compare/burst.py` (Python asyncio; connect, read the 220, each "
+                "connection held open until all are done) and `ringmx-bench --connections 2000 "
+                "--messages 2000 --per-connection 1` (one full message per session); 15 s "
+                "limit for connect and each reply) "
+                "with backlog 16 and then 4096 (net.core.somaxconn = "
                 f"{_read('/proc/sys/net/core/somaxconn')}, tcp_syncookies = "
                 f"{_read('/proc/sys/net/ipv4/tcp_syncookies')}). When the accept queue is full "
                 "Linux drops the SYN or the final ACK and counts a ListenOverflow; the client "

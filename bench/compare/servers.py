@@ -122,7 +122,8 @@ class SmtpSink(Server):
 
     def start(self):
         port = free_port()
-        argv = ["smtp-sink", "-u", "nobody", "-h", f"sink.{MAIL_DOMAIN}"]
+        # -m: sessions served at once (default 256; the burst holds 2,000).
+        argv = ["smtp-sink", "-u", "nobody", "-h", f"sink.{MAIL_DOMAIN}", "-m", "10000"]
         if self.lmtp:
             argv.append("-L")
         argv += [f"{HOST}:{port}", str(self.backlog)]
