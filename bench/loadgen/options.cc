@@ -425,7 +425,8 @@ std::string usage() {
   }
   text +=
       "\nExit status: 0 when every reply was the expected one, 1 when any error was\n"
-      "counted, 2 on a usage error.\n";
+      "counted, 2 on a usage error, 3 when the run could not start (io_uring, TLS)\n"
+      "or the JSON file could not be written.\n";
   return text;
 }
 

@@ -1,5 +1,7 @@
 #include "bench/loadgen/tls_client.h"
 
+#include <wolfssl/wolfcrypt/ecc.h>
+
 #include <fmt/format.h>
 
 #include <stdexcept>
@@ -16,6 +18,11 @@ TlsContext::TlsContext() {
 
 TlsContext::~TlsContext() {
   wolfSSL_CTX_free(ctx_);
+  // Debian's wolfSSL has FP_ECC with HAVE_THREAD_LS: each thread that did
+  // ECC keeps a cache of fixed-point tables in thread-local storage, freed
+  // only by this call on that thread. A TlsContext lives and dies on its
+  // worker's thread.
+  wc_ecc_fp_free();
 }
 
 TlsClient::TlsClient(const TlsContext& context, std::string_view sni) {

@@ -16,7 +16,8 @@
 
 namespace ringmx::loadgen {
 
-// One per worker thread (a WOLFSSL_CTX is shared by that worker's sessions).
+// One per worker thread (a WOLFSSL_CTX is shared by that worker's sessions),
+// made and destroyed on that thread.
 class TlsContext {
  public:
   TlsContext();
