@@ -31,6 +31,9 @@ class Workload:
         proto = "LMTP" if self.protocol == "lmtp" else ("SMTP+STARTTLS" if self.tls else "SMTP")
         return f"{proto}, {self.size // 1024} KiB, {per}{extra}"
 
+    def scaled_messages(self, scale):
+        return max(self.sessions * 2, int(self.messages * scale))
+
 
 # The six workloads of issue 8. 100 KiB and STARTTLS send fewer messages so a
 # slow server still finishes each measurement in seconds, not minutes.
@@ -41,6 +44,8 @@ WORKLOADS = [
     Workload("5rcpt", 1024, reuse=True, recipients=5),
     Workload("lmtp", 1024, reuse=True, protocol="lmtp"),
     Workload("starttls", 1024, reuse=False, tls=True, messages=4000),
+    # Issue 6: bulk throughput over STARTTLS with 10 MiB messages.
+    Workload("10m-tls", 10 * 1024 * 1024, reuse=True, tls=True, messages=60, sessions=6),
 ]
 
 
@@ -153,3 +158,17 @@ def bench_burst(binary, port, connections, log_path):
         "listen_overflows": report["listen_overflows_delta"],
         "listen_drops": report["listen_drops_delta"],
     }
+
+
+def hold_idle(binary, port, connections, seconds, log_path):
+    """ringmx-bench --hold-idle: N sessions opened, EHLO'd and left idle for
+    the duration. Returns the Popen; the caller samples the server meanwhile."""
+    argv = [binary, "--target", f"{HOST}:{port}", "--hold-idle", str(connections),
+            "--duration", f"{int(seconds)}s", "--reply-timeout", "30s"]
+    log = open(log_path, "ab")
+    log.write(("$ " + " ".join(argv) + "\n").encode())
+    log.flush()
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    log.close()
+    return proc

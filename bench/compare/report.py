@@ -164,7 +164,20 @@ METHOD = """\
 """
 
 
-def results_md(info, summary, workloads, bursts, missing, rows, chart_png):
+def idle_table(idle):
+    lines = ["| server | idle sessions held | RSS before (KiB) | RSS held (KiB) | "
+             "bytes per connection |", "|---|---:|---:|---:|---:|"]
+    for e in idle:
+        if "error" in e:
+            lines.append(f"| {e['server']} | – | – | – | {e['error']} |")
+        else:
+            lines.append(f"| {e['server']} | {e['held']:,} of {e['connections']:,} | "
+                         f"{e['rss_before_kib']:,} | {e['rss_held_kib']:,} | "
+                         f"{e['bytes_per_connection']:,} |")
+    return "\n".join(lines)
+
+
+def results_md(info, summary, workloads, bursts, idle, missing, rows, chart_png):
     out = ["# ringmx benchmark results", ""]
     out.append(f"Latest run: {info['date']}, `{info['command']}`, {info['rounds']} rounds, "
                f"{info['minutes']} min.")
@@ -204,6 +217,12 @@ def results_md(info, summary, workloads, bursts, missing, rows, chart_png):
                 "ListenOverflows is namespace-wide: another program's overflows in the same "
                 "second would count too.", "",
                 burst_table(bursts), ""]
+    if idle:
+        out += ["## Memory per idle connection", "",
+                "`ringmx-bench --hold-idle N --duration T` opens N sessions, sends EHLO and "
+                "keeps them idle; the server's resident memory (VmRSS of its process tree) is "
+                "read before and while they are held. RSS is user-space memory: the kernel's "
+                "socket memory is not in it.", "", idle_table(idle), ""]
     out.append(METHOD)
     return "\n".join(out)
 

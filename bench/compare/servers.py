@@ -7,6 +7,7 @@ reaches every process it forked, and nothing is left behind.
 
 import os
 import pwd
+import resource
 import shutil
 import signal
 import socket
@@ -47,6 +48,20 @@ def wait_greeting(port, proc=None, deadline_s=20.0):
     raise RuntimeError(f"no 220 greeting on {HOST}:{port} within {deadline_s}s ({last!r})")
 
 
+def _raise_nofile():
+    """Room for the idle-connection test (tens of thousands of sockets). The
+    hard limit can be raised only with CAP_SYS_RESOURCE; otherwise the soft
+    limit goes up to the hard one. Runs in the child before exec."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, max(hard, NOFILE)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+NOFILE = 131072
+
+
 class Server:
     name = "?"
     # protocol -> port, filled by start(); "smtp", "lmtp", "starttls".
@@ -69,7 +84,8 @@ class Server:
         self.log_name = log_name
         log = open(os.path.join(self.workdir, log_name), "ab")
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True, **kw)
+                                     stdin=subprocess.DEVNULL, start_new_session=True,
+                                     preexec_fn=_raise_nofile, **kw)
         log.close()
 
     def log_tail(self, lines=3):
@@ -122,8 +138,9 @@ class SmtpSink(Server):
 
     def start(self):
         port = free_port()
-        # -m: sessions served at once (default 256; the burst holds 2,000).
-        argv = ["smtp-sink", "-u", "nobody", "-h", f"sink.{MAIL_DOMAIN}", "-m", "10000"]
+        # -m: sessions served at once (default 256; the burst and the idle
+        # test hold thousands).
+        argv = ["smtp-sink", "-u", "nobody", "-h", f"sink.{MAIL_DOMAIN}", "-m", "60000"]
         if self.lmtp:
             argv.append("-L")
         argv += [f"{HOST}:{port}", str(self.backlog)]
@@ -193,6 +210,8 @@ maillog_file = {data}/maillog
 smtpd_tls_cert_file = {cert}
 smtpd_tls_key_file = {key}
 smtpd_tls_security_level = none
+# As ringmx's session.data.limits.size default, so 10 MiB messages fit.
+message_size_limit = 104857600
 """
 
 
@@ -265,6 +284,8 @@ RINGMX_CONFIG = """\
 [server]
 hostname = "ringmx.{domain}"
 shards = {shards}
+# Above the default 8192, for the idle-connection test.
+max-connections = 100000
 
 [server.listener."smtp"]
 bind = "{host}:{smtp}"
