@@ -45,6 +45,7 @@ std::string json_string(std::string_view s) {
 void Totals::add(const WorkerStats& w) {
   messages_ok += w.messages_ok.get();
   messages_failed += w.messages_failed.get();
+  messages_unstarted += w.messages_unstarted.get();
   sessions += w.sessions.get();
   bytes_sent += w.bytes_sent.get();
   bytes_received += w.bytes_received.get();
@@ -66,6 +67,7 @@ std::string format_table(const Totals& t, const Options& o) {
   s += fmt::format("  {:<22}{:>14.3f}\n", "elapsed s", t.elapsed_seconds);
   s += fmt::format("  {:<22}{:>14}\n", "messages ok", t.messages_ok);
   s += fmt::format("  {:<22}{:>14}\n", "messages failed", t.messages_failed);
+  if (o.rate) s += fmt::format("  {:<22}{:>14}\n", "due, never started", t.messages_unstarted);
   s += fmt::format("  {:<22}{:>14}\n", "sessions", t.sessions);
   if (o.hold_idle) s += fmt::format("  {:<22}{:>14}\n", "held idle at end", t.held);
   s += fmt::format("  {:<22}{:>14}\n", "bytes sent", t.bytes_sent);
@@ -112,6 +114,7 @@ std::string format_json(const Totals& t, const Options& o) {
   s += fmt::format("  \"elapsed_seconds\": {:.6f},\n", t.elapsed_seconds);
   s += fmt::format("  \"messages_ok\": {},\n  \"messages_failed\": {},\n", t.messages_ok,
                    t.messages_failed);
+  s += fmt::format("  \"messages_unstarted\": {},\n", t.messages_unstarted);
   s += fmt::format("  \"sessions\": {},\n  \"held_idle\": {},\n", t.sessions, t.held);
   s += fmt::format("  \"bytes_sent\": {},\n  \"bytes_received\": {},\n", t.bytes_sent,
                    t.bytes_received);

@@ -19,6 +19,7 @@ struct Totals {
   double elapsed_seconds = 0;
   std::uint64_t messages_ok = 0;
   std::uint64_t messages_failed = 0;
+  std::uint64_t messages_unstarted = 0;
   std::uint64_t sessions = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;

@@ -38,9 +38,10 @@ inline constexpr std::array<const char*, kPhases> kPhaseNames = {"connect", "gre
 struct WorkerStats {
   Counter messages_ok;
   Counter messages_failed;
-  Counter sessions;          // connections that reached the greeting
-  Counter connect_failures;  // connect() refused, timed out or failed to start
-  Counter bytes_sent;        // on the wire (ciphertext under TLS)
+  Counter messages_unstarted;  // --rate: due, but no session took them before the end
+  Counter sessions;            // connections that reached the greeting
+  Counter connect_failures;    // connect() refused, timed out or failed to start
+  Counter bytes_sent;          // on the wire (ciphertext under TLS)
   Counter bytes_received;
   Counter errors;  // every error, also counted by key below
   Counter held;    // --hold-idle: sessions idle right now

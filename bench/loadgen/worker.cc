@@ -134,6 +134,9 @@ Clock::time_point Worker::Impl::next_wakeup(Clock::time_point now) const {
 
 void Worker::Impl::start_draining() {
   draining = true;
+  // Open loop: messages that fell due but found no session before the end
+  // are reported, not dropped: under overload they are the queue.
+  stats.messages_unstarted.add(scheduled.size());
   scheduled.clear();
   for (std::uint32_t i = 0; i < slots.size(); ++i) {
     auto& c = slots[i];

@@ -133,6 +133,22 @@ TEST_F(LoadgenEndToEnd, OpenLoopRateForADuration) {
   EXPECT_EQ(field("errors"), 0);
 }
 
+TEST_F(LoadgenEndToEnd, OpenLoopOverloadShowsQueueingNotOmission) {
+  start_sink({});
+  // 100,000/s due on 2 connections: far more than they can carry. Latency
+  // counts from each message's scheduled time, so the queue shows in it, and
+  // what never found a session is reported rather than dropped.
+  ASSERT_EQ(bench({"--rate", "100000/s", "--duration", "300ms", "--connections", "2",
+                   "--per-connection", "0"}),
+            0)
+      << json_;
+  EXPECT_GT(field("messages_ok"), 0);
+  EXPECT_GT(field("messages_unstarted"), 0);
+  EXPECT_GE(field("messages_ok") + field("messages_unstarted"), 29000);
+  EXPECT_GT(field("p99", "transaction"), 100'000'000);  // ns: waited in the queue
+  EXPECT_EQ(field("errors"), 0);
+}
+
 TEST_F(LoadgenEndToEnd, HoldIdleKeepsSessionsOpen) {
   start_sink({});
   ASSERT_EQ(bench({"--hold-idle", "100", "--duration", "500ms"}), 0) << json_;

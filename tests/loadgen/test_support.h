@@ -122,11 +122,12 @@ class BenchFixture : public ::testing::Test {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
-  // The number after "name": in the JSON (no std::regex: GCC 12 warns
+  // The number after "name": in the JSON, or in its "section": {...} (no std::regex: GCC 12 warns
   // inside it under ASan, and -Werror is on).
-  long field(const std::string& name) {
+  long field(const std::string& name, const std::string& section = {}) {
     auto key = "\"" + name + "\": ";
-    auto at = json_.find(key);
+    auto from = section.empty() ? 0 : json_.find("\"" + section + "\": {");
+    auto at = from == std::string::npos ? from : json_.find(key, from);
     if (at == std::string::npos) {
       ADD_FAILURE() << name << " not in " << json_;
       return -1;
