@@ -187,7 +187,8 @@ TEST_P(SpoolFaults, FailedWriteRefusesItsRoundAndOpenMessagesThenANewSegmentTake
   expect_spool_holds(dir.path(), {&good, &after});
 }
 
-INSTANTIATE_TEST_SUITE_P(Errno, SpoolFaults, ::testing::Values(ENOSPC, EIO));
+INSTANTIATE_TEST_SUITE_P(Errno, SpoolFaults, ::testing::Values(ENOSPC, EIO),
+                         [](const auto& info) { return info.param == ENOSPC ? "ENOSPC" : "EIO"; });
 
 // A failed fdatasync: its round, the round written while it ran (write
 // completing after the failure) and the round not yet written all get 451;
