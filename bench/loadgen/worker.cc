@@ -122,6 +122,7 @@ void Worker::Impl::run() {
 }
 
 Clock::time_point Worker::Impl::next_wakeup(Clock::time_point now) const {
+  if (admit_pending) return now;  // more connects to open: just reap and come back
   // Wake at least every 100 ms to notice the stop flag.
   auto wake = now + std::chrono::milliseconds(100);
   if (setup.deadline && !draining && *setup.deadline < wake) wake = *setup.deadline;
@@ -149,21 +150,38 @@ void Worker::Impl::start_draining() {
 }
 
 void Worker::Impl::admit(Clock::time_point now) {
+  admit_pending = false;
   if (draining) return;
+  // At most kOpensPerTurn connects per turn of the loop, then reap: a
+  // burst of thousands submitted at once would be timed as one batch (on
+  // loopback the kernel does each handshake inside our submit).
+  constexpr unsigned kOpensPerTurn = 64;
+  unsigned opened = 0;
+  auto may_open = [&] {
+    if (free_slots.empty()) return false;
+    if (opened == kOpensPerTurn) {
+      admit_pending = true;
+      return false;
+    }
+    return true;
+  };
+  auto open_one = [&] {
+    ++opened;
+    open_connection(now);
+  };
   if (hold_mode()) {
     // Open at most kOpening at a time, so a burst does not overflow the
     // listener's backlog by itself; --hold-idle measures memory, not accept.
     constexpr unsigned kOpening = 256;
-    while (!free_slots.empty() && held_total + setting_up < setup.connections &&
-           setting_up < kOpening)
-      open_connection(now);
+    while (held_total + setting_up < setup.connections && setting_up < kOpening && may_open())
+      open_one();
     return;
   }
   if (!open_loop()) {
     // Closed loop: every slot carries sessions back to back; a new session
     // starts only with a message taken for it.
-    while (!free_slots.empty() && setup.budget->take())
-      open_connection(now);
+    while (may_open() && setup.budget->take())
+      open_one();
     return;
   }
   // Open loop: messages are due on the schedule whether or not a session is
@@ -183,8 +201,8 @@ void Worker::Impl::admit(Clock::time_point now) {
     update_deadline(c, slot, now);
   }
   // Sessions being set up will each take one scheduled message.
-  while (!free_slots.empty() && scheduled.size() > setting_up)
-    open_connection(now);
+  while (scheduled.size() > setting_up && may_open())
+    open_one();
 }
 
 void Worker::Impl::expire(Clock::time_point now) {

@@ -64,6 +64,7 @@ struct Worker::Impl {
   unsigned setting_up = 0;  // opened, not yet idle for the first time
   unsigned held_total = 0;  // --hold-idle: sessions that reached idle
   bool draining = false;
+  bool admit_pending = false;  // admit() stopped at its per-turn cap
   // Open loop: scheduled start times of messages not yet begun.
   std::deque<Clock::time_point> scheduled;
   Clock::time_point next_arrival;
