@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "protocols/proxy/crc32c.h"
+
 namespace ringmx::proxy {
 namespace {
 
@@ -202,16 +204,29 @@ Result parse_v1(std::string_view in) {
 
 // ---- v2 -----------------------------------------------------------------
 
-// Walks the TLVs after the address block: each must fit entirely.
-bool tlvs_fit(const char* p, std::size_t n) {
-  while (n > 0) {
-    if (n < kV2TlvHeader) return false;
-    std::size_t len = be16(p + 1);
-    if (len > n - kV2TlvHeader) return false;
-    p += kV2TlvHeader + len;
-    n -= kV2TlvHeader + len;
+// Walks the TLVs after the address block: each must fit entirely, and a
+// CRC32C TLV must be 4 bytes and match the whole header computed with its
+// value zeroed (spec 2.2.3: a mismatch makes the connection invalid).
+// Returns the reason when they do not, "" when they do.
+std::string_view check_tlvs(std::string_view header, std::size_t tlv_offset) {
+  std::string_view rest = header.substr(tlv_offset);
+  while (!rest.empty()) {
+    if (rest.size() < kV2TlvHeader) return "v2: TLV length overruns the header";
+    std::size_t len = be16(rest.data() + 1);
+    if (len > rest.size() - kV2TlvHeader) return "v2: TLV length overruns the header";
+    if (static_cast<std::uint8_t>(rest[0]) == kTlvCrc32c) {
+      if (len != 4) return "v2: CRC32C TLV is not 4 bytes";
+      std::size_t at = header.size() - rest.size() + kV2TlvHeader;
+      std::uint32_t crc = crc32c_update(crc32c_init, header.substr(0, at));
+      crc = crc32c_update(crc, std::string_view("\0\0\0\0", 4));
+      crc = crc32c_final(crc32c_update(crc, header.substr(at + 4)));
+      std::uint32_t sent =
+          (std::uint32_t{be16(header.data() + at)} << 16) | be16(header.data() + at + 2);
+      if (crc != sent) return "v2: CRC32C mismatch";
+    }
+    rest.remove_prefix(kV2TlvHeader + len);
   }
-  return true;
+  return {};
 }
 
 Result parse_v2(std::string_view in) {
@@ -268,9 +283,11 @@ Result parse_v2(std::string_view in) {
       return fail(Version::v2, "v2: unknown address family or transport");
   }
   if (len < need) return fail(Version::v2, "v2: length shorter than the address block");
-  if (!tlvs_fit(block + need, len - need)) {
-    return fail(Version::v2, "v2: TLV length overruns the header");
+  std::string_view header = in.substr(0, kV2FixedBytes + len);
+  if (std::string_view bad = check_tlvs(header, kV2FixedBytes + need); !bad.empty()) {
+    return fail(Version::v2, bad);
   }
+  r.tlvs = header.substr(kV2FixedBytes + need);
   if (fam == kV2UnixStream) {
     // A path is no client IP to log, limit or stamp in Received: keep the
     // socket's addresses, as for UNSPEC.
@@ -303,6 +320,15 @@ Result parse_v2(std::string_view in) {
 }
 
 }  // namespace
+
+bool next_tlv(std::string_view& tlvs, Tlv& out) {
+  if (tlvs.size() < kV2TlvHeader) return false;
+  std::size_t len = std::min<std::size_t>(be16(tlvs.data() + 1), tlvs.size() - kV2TlvHeader);
+  out.type = static_cast<std::uint8_t>(tlvs[0]);
+  out.value = tlvs.substr(kV2TlvHeader, len);
+  tlvs.remove_prefix(kV2TlvHeader + len);
+  return true;
+}
 
 Result parse(std::span<const char> bytes) {
   std::string_view in(bytes.data(), bytes.size());

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -71,7 +72,30 @@ struct Result {
   // sockaddr_in or sockaddr_in6, port and address in network byte order.
   sockaddr_storage source{};
   sockaddr_storage destination{};
+  // v2 PROXY: the TLV bytes after the address block, a view into the
+  // caller's buffer (valid while it is). Every TLV in it fits, and a
+  // PP2_TYPE_CRC32C, when present, has been verified. Empty otherwise.
+  // Walk it with next_tlv().
+  std::string_view tlvs;
 };
+
+// PP2 TLV types (spec 2.2.1-2.2.7).
+inline constexpr std::uint8_t kTlvAlpn = 0x01;
+inline constexpr std::uint8_t kTlvAuthority = 0x02;
+inline constexpr std::uint8_t kTlvCrc32c = 0x03;
+inline constexpr std::uint8_t kTlvNoop = 0x04;
+inline constexpr std::uint8_t kTlvUniqueId = 0x05;
+inline constexpr std::uint8_t kTlvSsl = 0x20;
+inline constexpr std::uint8_t kTlvNetns = 0x30;
+
+struct Tlv {
+  std::uint8_t type = 0;
+  std::string_view value;
+};
+
+// Takes the first TLV off `tlvs` (a Result::tlvs or what is left of it);
+// false when none is left.
+bool next_tlv(std::string_view& tlvs, Tlv& out);
 
 // Parses the header at the start of `bytes`. The version is decided by the
 // first byte ('P' for v1, '\r' for v2); any byte that cannot start or

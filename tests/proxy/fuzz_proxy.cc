@@ -20,6 +20,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ringmx::proxy::Result again = ringmx::proxy::parse(in.first(r.consumed));
     if (again.status != Status::complete || again.consumed != r.consumed) std::abort();
     if (r.has_addresses && r.source.ss_family != r.destination.ss_family) std::abort();
+    // The TLV view lies inside the header, and walking it ends exactly at
+    // its end.
+    if (!r.tlvs.empty() &&
+        (r.tlvs.data() < in.data() || r.tlvs.data() + r.tlvs.size() != in.data() + r.consumed)) {
+      std::abort();
+    }
+    std::string_view rest = r.tlvs;
+    ringmx::proxy::Tlv t;
+    while (ringmx::proxy::next_tlv(rest, t)) {
+    }
+    if (!rest.empty()) std::abort();
   } else {
     if (r.consumed != 0 || r.has_addresses) std::abort();
     if (r.status == Status::invalid && r.reason.empty()) std::abort();

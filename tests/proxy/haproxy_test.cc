@@ -146,6 +146,7 @@ struct Mode {
   int family;
   const char* server_options;  // after "server s1 <addr>:<port> "
   Version version;
+  bool tlvs = false;  // unique-id and crc32c TLVs expected
 };
 
 void PrintTo(const Mode& m, std::ostream* os) {
@@ -188,6 +189,17 @@ TEST_P(ThroughHaproxy, ClientAddressAndExactEnd) {
   EXPECT_EQ(text(r.source), text(client_addr));
   EXPECT_EQ(text(r.destination), text(front_addr));
   EXPECT_EQ(got.substr(r.consumed), smtp);
+  // With proxy-v2-options unique-id,crc32c the TLVs are there; the CRC32C
+  // was checked by parse(), so HAProxy and we agree on it.
+  bool unique_id = false, crc = false;
+  std::string_view rest = r.tlvs;
+  Tlv t;
+  while (next_tlv(rest, t)) {
+    unique_id = unique_id || (t.type == kTlvUniqueId && !t.value.empty());
+    crc = crc || t.type == kTlvCrc32c;
+  }
+  EXPECT_EQ(unique_id, mode.tlvs);
+  EXPECT_EQ(crc, mode.tlvs);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -197,9 +209,11 @@ INSTANTIATE_TEST_SUITE_P(
                     Mode{"v2_ipv4", AF_INET, "send-proxy-v2", Version::v2},
                     Mode{"v2_ipv6", AF_INET6, "send-proxy-v2", Version::v2},
                     Mode{"v2_ipv4_tlvs", AF_INET,
-                         "send-proxy-v2 proxy-v2-options unique-id,crc32c,authority", Version::v2},
+                         "send-proxy-v2 proxy-v2-options unique-id,crc32c,authority", Version::v2,
+                         true},
                     Mode{"v2_ipv6_tlvs", AF_INET6,
-                         "send-proxy-v2 proxy-v2-options unique-id,crc32c,authority", Version::v2}),
+                         "send-proxy-v2 proxy-v2-options unique-id,crc32c,authority", Version::v2,
+                         true}),
     [](const testing::TestParamInfo<Mode>& info) { return std::string(info.param.name); });
 
 // HAProxy's health checks with check-send-proxy carry a v2 LOCAL header:

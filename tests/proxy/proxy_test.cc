@@ -1,6 +1,7 @@
 // PROXY v1/v2 parser: a table of headers and expected results, each also fed
 // one byte at a time (picohttpparser's per-byte style).
 #include "protocols/proxy/proxy.h"
+#include "protocols/proxy/crc32c.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -70,6 +71,18 @@ std::string tlv(std::uint8_t type, const std::string& value, int length = -1) {
   t += static_cast<char>(len >> 8);
   t += static_cast<char>(len & 0xff);
   return t + value;
+}
+
+// A v2 header ending in a CRC32C TLV computed as the spec says (over the
+// whole header with the checksum zeroed); `corrupt` flips one checksum bit.
+std::string with_crc(std::uint8_t ver_cmd, std::uint8_t fam, const std::string& block,
+                     bool corrupt = false) {
+  std::string h = v2(ver_cmd, fam, block + tlv(kTlvCrc32c, std::string(4, '\0')));
+  std::uint32_t crc = crc32c_final(crc32c_update(crc32c_init, h));
+  if (corrupt) crc ^= 1;
+  for (int i = 0; i < 4; ++i)
+    h[h.size() - 4 + i] = static_cast<char>(crc >> (24 - 8 * i));
+  return h;
 }
 
 struct Case {
@@ -197,6 +210,11 @@ std::vector<Case> cases() {
       {"v2 proxy unspec keeps socket address", v2(0x21, 0x00, "garbage"), Status::complete, 23},
       {"v2 unix stream keeps socket address", v2(0x21, 0x31, std::string(216, '\0')),
        Status::complete, 232, Family::unix_socket},
+      {"v2 tcp4 with valid CRC32C", with_crc(0x21, 0x11, kV4 + tlv(kTlvUniqueId, "id-1")) + kSmtp,
+       Status::complete, 16 + 12 + 7 + 7, Family::inet, Command::proxy, "192.0.2.10:40000",
+       "198.51.100.1:25"},
+      {"v2 tcp6 with valid CRC32C", with_crc(0x21, 0x21, kV6), Status::complete, 16 + 36 + 7,
+       Family::inet6, Command::proxy, "[2001:db8::7]:65535", "[2001:db8::1]:587"},
       {"v2 at the 4096-byte bound", v2(0x21, 0x11, kV4 + tlv(0x04, std::string(4065, 'p'))),
        Status::complete, 4096, Family::inet, Command::proxy, "192.0.2.10:40000", "198.51.100.1:25"},
       // ---- v2, bad
@@ -228,6 +246,10 @@ std::vector<Case> cases() {
        Family::unspec, Command::proxy, "-", "-", "TLV"},
       {"v2 two stray bytes after TLVs", v2(0x21, 0x11, kV4 + tlv(0x01, "h2") + "\x01\x00"s),
        Status::invalid, 0, Family::unspec, Command::proxy, "-", "-", "TLV"},
+      {"v2 CRC32C mismatch", with_crc(0x21, 0x11, kV4, true), Status::invalid, 0, Family::unspec,
+       Command::proxy, "-", "-", "CRC32C mismatch"},
+      {"v2 CRC32C of 3 bytes", v2(0x21, 0x11, kV4 + tlv(kTlvCrc32c, "abc")), Status::invalid, 0,
+       Family::unspec, Command::proxy, "-", "-", "not 4 bytes"},
       {"v2 over 4096 bytes", v2(0x21, 0x11, kV4 + tlv(0x04, std::string(4066, 'p'))),
        Status::invalid, 0, Family::unspec, Command::proxy, "-", "-", "4096"},
       {"v2 length field 65535", v2(0x21, 0x11, kV4, 0xffff), Status::invalid, 0, Family::unspec,
@@ -255,7 +277,9 @@ void expect_result(const Case& c, const Result& r) {
 }
 
 // gtest prints a failing parameter with this instead of a hex dump.
-void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class ProxyTable : public testing::TestWithParam<Case> {};
 
@@ -329,6 +353,36 @@ TEST(Proxy, V2OverlongRefusedFromFixedPart) {
   Result r = parse(fixed);
   EXPECT_EQ(r.status, Status::invalid);
   EXPECT_EQ(r.version, Version::v2);
+}
+
+TEST(Proxy, Crc32cKnownAnswer) {
+  // RFC 3720 B.4 check value, and 32 bytes of zeros.
+  EXPECT_EQ(crc32c_final(crc32c_update(crc32c_init, "123456789")), 0xE3069283u);
+  EXPECT_EQ(crc32c_final(crc32c_update(crc32c_init, std::string(32, '\0'))), 0x8A9136AAu);
+}
+
+TEST(Proxy, TlvsAreHandedOutInOrder) {
+  std::string h =
+      v2(0x21, 0x11, kV4 + tlv(kTlvAlpn, "smtp") + tlv(kTlvNoop, "") + tlv(kTlvUniqueId, "abc")) +
+      kSmtp;
+  Result r = parse(h);
+  ASSERT_EQ(r.status, Status::complete);
+  std::string_view rest = r.tlvs;
+  EXPECT_EQ(rest.data(), h.data() + 16 + 12);  // a view into the input
+  Tlv t;
+  ASSERT_TRUE(next_tlv(rest, t));
+  EXPECT_EQ(t.type, kTlvAlpn);
+  EXPECT_EQ(t.value, "smtp");
+  ASSERT_TRUE(next_tlv(rest, t));
+  EXPECT_EQ(t.type, kTlvNoop);
+  EXPECT_EQ(t.value, "");
+  ASSERT_TRUE(next_tlv(rest, t));
+  EXPECT_EQ(t.type, kTlvUniqueId);
+  EXPECT_EQ(t.value, "abc");
+  EXPECT_FALSE(next_tlv(rest, t));
+  // No TLVs for v1, LOCAL or UNSPEC.
+  EXPECT_TRUE(parse(std::string_view("PROXY UNKNOWN\r\n")).tlvs.empty());
+  EXPECT_TRUE(parse(v2(0x20, 0x11, kV4 + tlv(kTlvAlpn, "x"))).tlvs.empty());
 }
 
 TEST(Proxy, ReportsVersion) {
