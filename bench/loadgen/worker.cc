@@ -136,7 +136,15 @@ Clock::time_point Worker::Impl::next_wakeup(Clock::time_point now) const {
 void Worker::Impl::start_draining() {
   draining = true;
   // Open loop: messages that fell due but found no session before the end
-  // are reported, not dropped: under overload they are the queue.
+  // are reported, not dropped: under overload they are the queue. That
+  // includes those due since the loop last looked at the schedule.
+  if (open_loop()) {
+    auto end = setup.deadline ? std::min(Clock::now(), *setup.deadline) : Clock::now();
+    while (next_arrival <= end && setup.budget->take()) {
+      scheduled.push_back(next_arrival);
+      next_arrival += interval;
+    }
+  }
   stats.messages_unstarted.add(scheduled.size());
   scheduled.clear();
   for (std::uint32_t i = 0; i < slots.size(); ++i) {
