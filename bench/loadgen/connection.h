@@ -45,7 +45,7 @@ struct Connection {
   std::string plaintext;                // TLS: decrypted replies, scratch
 
   std::chrono::steady_clock::time_point connect_started;
-  std::chrono::steady_clock::time_point connected;
+  std::chrono::steady_clock::time_point connected;  // implicit TLS: handshake done
   std::chrono::steady_clock::time_point tls_started;
   std::chrono::steady_clock::time_point message_started;
 

@@ -116,6 +116,9 @@ void Worker::Impl::on_recv(Connection& c, std::uint32_t slot, int res, Clock::ti
     auto r = c.tls->handshake();
     if (r == TlsClient::Result::done && !was_established) {
       stats.phase(Phase::tls).record(nanos(now - c.tls_started));
+      // Implicit TLS: the greeting phase starts when the handshake ends,
+      // so that it measures the server, not the handshake twice.
+      if (options.tls == TlsMode::implicit) c.connected = now;
       c.session.on_tls_ready();  // STARTTLS: EHLO again; implicit: nothing to do
     }
     if (r == TlsClient::Result::done) {
