@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "protocols/smtp/line_scan.h"
 #include "protocols/smtp/received.h"
 #include "protocols/smtp/session.h"
 #include "protocols/smtp/transaction.h"
@@ -119,6 +120,10 @@ size_t Session::on_data_bytes(std::span<const char> in, Output& out) {
   for (;;) {
     switch (t.line) {
       case LineState::middle: {
+        // Past the headers, ordinary lines are skipped in bulk. prev_crlf
+        // needs no update: the LF that ends the line before any '.' line is
+        // always one find_special_lf() stops at, and the code below sets it.
+        if (!t.in_headers) p = find_special_lf(begin, p, end);
         const char* lf =
             static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
         if (t.in_headers) count_received(p, lf ? lf + 1 : end, out);
