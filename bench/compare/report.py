@@ -44,9 +44,9 @@ def _ratio(a, b):
 
 def table(summary, workloads):
     lines = [
-        "| workload | client | server | msg/s (median) | server CPU µs/msg | client CPU | "
+        "| workload | client | server | msg/s (median) | MB/s | server CPU µs/msg | client CPU | "
         "msg/s vs peer | CPU/msg vs peer | runs ok |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for w in workloads:
         for client in ("smtp-source", "ringmx-bench"):
@@ -58,10 +58,41 @@ def table(summary, workloads):
                 rate_ratio = _ratio(s["rate"], peer["rate"]) if peer else ""
                 cpu_ratio = _ratio(s["cpu_us"], peer["cpu_us"]) if peer else ""
                 client_cpu = "–" if s["client_cpu_pct"] is None else f"{s['client_cpu_pct']:.0f}%"
+                mbps = None if s["rate"] is None else s["rate"] * w.size / 1e6
                 lines.append(
-                    f"| {w.name} | {client} | {server} | {_fmt(s['rate'])} | "
+                    f"| {w.name} | {client} | {server} | {_fmt(s['rate'])} | {_fmt(mbps, 1)} | "
                     f"{_fmt(s['cpu_us'], 1)} | {client_cpu} | {rate_ratio} | {cpu_ratio} | "
                     f"{s['ok']}/{s['runs']} |")
+    return "\n".join(lines)
+
+
+def targets(summary, idle):
+    """Issue 8's targets (reported, not asserted), each with its figures."""
+    def ratio(workload, client, key, server):
+        a = summary.get((workload, client, server))
+        b = summary.get((workload, client, PEER_OF[server]))
+        if not a or not b or a[key] is None or b[key] is None or not b[key]:
+            return None
+        return a[key] / b[key]
+
+    lines = ["| target | measured | met |", "|---|---|---|"]
+
+    def row(text, value, good, unit="x"):
+        shown = "not measured" if value is None else f"{value:.2f}{unit}"
+        verdict = "–" if value is None else ("yes" if good(value) else "**no**")
+        lines.append(f"| {text} | {shown} | {verdict} |")
+
+    row("ringmx-bench, 1k-reuse: ringmx discard msg/s ≥ 2x smtp-sink",
+        ratio("1k-reuse", "ringmx-bench", "rate", "ringmx-discard"), lambda v: v >= 2)
+    row("ringmx-bench, 1k-reuse: ringmx durable msg/s ≥ 20x Postfix",
+        ratio("1k-reuse", "ringmx-bench", "rate", "ringmx-spool"), lambda v: v >= 20)
+    for w in ("1k-single", "1k-reuse"):
+        row(f"smtp-source, {w}: ringmx discard CPU/msg ≤ 0.5x smtp-sink",
+            ratio(w, "smtp-source", "cpu_us", "ringmx-discard"), lambda v: v <= 0.5)
+    for e in idle:
+        if e.get("server") == "ringmx-discard" and "bytes_per_connection" in e:
+            row(f"ringmx RSS per idle connection < 4 KiB ({e['held']:,} held)",
+                e["bytes_per_connection"] / 1024, lambda v: v < 4, unit=" KiB")
     return "\n".join(lines)
 
 
@@ -182,10 +213,16 @@ def results_md(info, summary, workloads, bursts, idle, missing, rows, chart_png)
     out.append(f"Latest run: {info['date']}, `{info['command']}`, {info['rounds']} rounds, "
                f"{info['minutes']} min.")
     out.append(f"Machine: {info['nproc']} CPUs ({info['cpu']}), Linux {info['kernel']}, "
-               f"Postfix {info['postfix']} (Debian). Other engineers' builds may share the "
-               "machine: read ratios (same run, alternated) rather than absolute figures.")
+               f"Postfix {info['postfix']} (Debian). Load average {info['loadavg_start']} at "
+               f"the start and {info['loadavg_end']} at the end: the machine was shared with "
+               "other builds, so read the ratios (same run, alternated) more than the "
+               "absolute figures.")
+    out.append("")
+    out.append(f"Binaries: ringmx `{_rel(info['ringmx'])}`, ringmx-bench "
+               f"`{_rel(info['ringmx_bench'])}`, tree at commit {info['commit']}.")
     out.append("")
     if rows:
+        out += ["## Targets of issue 8 (reported, not asserted)", "", targets(summary, idle), ""]
         out += ["## Messages per second and server CPU per message", "",
                 table(summary, workloads), "", f"![chart]({chart_png})", ""]
     absent = list(missing)
@@ -193,11 +230,15 @@ def results_md(info, summary, workloads, bursts, idle, missing, rows, chart_png)
     for (w, c, s), st in failed:
         absent.append((f"{w} / {c} / {s}", f"{st['runs'] - st['ok']} failed run(s): "
                        + "; ".join(st["errors"])))
-    absent += [
-        ("lmtp / postfix", "Postfix has no LMTP server (its lmtp is a client)"),
-        ("starttls / smtp-sink", "smtp-sink has no TLS"),
-        ("starttls / smtp-source", "smtp-source cannot STARTTLS: only ringmx-bench runs it"),
-    ]
+    names = {w.name for w in workloads}
+    tls = ", ".join(w.name for w in workloads if w.tls)
+    if "lmtp" in names:
+        absent.append(("lmtp / postfix", "Postfix has no LMTP server (its lmtp is a client)"))
+    if tls:
+        absent += [(f"{tls} / smtp-sink", "smtp-sink has no TLS; ringmx-discard runs them "
+                    "for reference, without a peer"),
+                   (f"{tls} / smtp-source", "smtp-source cannot STARTTLS: only ringmx-bench "
+                    "runs them")]
     out += ["## Rows that are missing, and why", ""]
     out += [f"- {what}: {why}" for what, why in absent]
     out.append("")
@@ -233,3 +274,9 @@ def _read(path):
             return f.read().strip()
     except OSError:
         return "?"
+
+
+def _rel(path):
+    if not path:
+        return "(not built)"
+    return os.path.relpath(path, os.path.join(os.path.dirname(__file__), "..", ".."))
