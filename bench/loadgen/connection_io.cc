@@ -88,6 +88,10 @@ void Worker::Impl::arm_read(Connection& c, std::uint32_t slot, bool readable) {
   } else {
     if (!c.recv_buffer) c.recv_buffer = std::make_unique<char[]>(kRecvBufferBytes);
     io_uring_prep_recv(s, c.fd, c.recv_buffer.get(), kRecvBufferBytes, 0);
+    // A client reads only replies to what it just sent, so the reply is
+    // almost never there yet: arm the poll at once instead of trying the
+    // read first (IORING_RECVSEND_POLL_FIRST, kernel 5.19).
+    s->ioprio |= IORING_RECVSEND_POLL_FIRST;
     io_uring_sqe_set_data64(s, pack(Op::recv, slot, c.generation));
   }
   c.recv_armed = true;
