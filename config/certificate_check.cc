@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
 #include <memory>
 #include <mutex>
 
@@ -131,6 +132,43 @@ std::optional<CertificateProblem> check_certificate(std::string_view cert_pem,
       ec_key_matches(cert_pem, key_pem) == false)
     return CertificateProblem{Part::pair, std::string(kMismatch)};
   return std::nullopt;
+}
+
+std::optional<CertificateFacts> certificate_facts(std::string_view cert_pem) {
+  std::unique_ptr<WOLFSSL_X509, X509Deleter> leaf(wolfSSL_X509_load_certificate_buffer(
+      reinterpret_cast<const unsigned char*>(cert_pem.data()), static_cast<int>(cert_pem.size()),
+      WOLFSSL_FILETYPE_PEM));
+  if (!leaf) return std::nullopt;
+  CertificateFacts facts;
+  // The key's OID sum (asn_public.h), not an EVP_PKEY_* constant.
+  int key_oid = wolfSSL_X509_get_pubkey_type(leaf.get());
+  facts.key_type = key_oid == RSAk     ? KeyType::rsa
+                   : key_oid == ECDSAk ? KeyType::ec
+                                       : KeyType::other;
+  std::tm tm{};
+  const WOLFSSL_ASN1_TIME* not_after = wolfSSL_X509_get_notAfter(leaf.get());
+  if (not_after == nullptr || wolfSSL_ASN1_TIME_to_tm(not_after, &tm) != WOLFSSL_SUCCESS)
+    return std::nullopt;
+  facts.not_after = std::chrono::system_clock::from_time_t(::timegm(&tm));
+  return facts;
+}
+
+std::string expiry_warning(std::chrono::system_clock::time_point not_after,
+                           std::chrono::system_clock::time_point now) {
+  using namespace std::chrono;
+  auto day = floor<days>(not_after);
+  year_month_day ymd{day};
+  std::string date =
+      fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  if (not_after <= now)
+    return fmt::format(
+        "the certificate expired on {}; clients that check it will refuse TLS, so "
+        "renew it",
+        date);
+  if (not_after - now < days(30))
+    return fmt::format("the certificate expires on {}, in less than 30 days; renew it", date);
+  return {};
 }
 
 }  // namespace ringmx::config

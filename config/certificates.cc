@@ -103,6 +103,17 @@ std::optional<Pem> read_pem(Section& s, std::string_view key, const std::filesys
   return Pem{std::move(value), ""};
 }
 
+// The leaf's key type and expiry; an expired or soon expiring certificate
+// is a warning, not an error: opportunistic TLS between MTAs still works
+// with it, and refusing to start would take the MX down.
+std::optional<CertificateFacts> check_certificate_facts(Section& s, const std::string& cert_pem) {
+  auto facts = certificate_facts(cert_pem);
+  if (!facts) return std::nullopt;
+  std::string warning = expiry_warning(facts->not_after, std::chrono::system_clock::now());
+  if (!warning.empty()) s.warning_at(*s.find("cert"), "cert", std::move(warning));
+  return facts;
+}
+
 }  // namespace
 
 std::map<std::string, Certificate> read_certificates(Section& table,
@@ -122,6 +133,10 @@ std::map<std::string, Certificate> read_certificates(Section& table,
       continue;
     }
     Certificate c;
+    if (auto facts = check_certificate_facts(s, cert->text)) {
+      c.key_type = facts->key_type;
+      c.not_after = facts->not_after;
+    }
     c.name = name;
     c.cert_pem = std::move(cert->text);
     c.key_pem = std::move(key->text);

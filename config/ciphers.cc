@@ -44,4 +44,11 @@ const CipherSuite* find_cipher_suite(std::string_view name) {
   return nullptr;
 }
 
+KeyType cipher_key_type(const CipherSuite& suite) {
+  if (suite.version == TlsVersion::tls13) return KeyType::other;
+  if (suite.iana.find("_ECDSA_") != std::string_view::npos) return KeyType::ec;
+  if (suite.iana.find("_RSA_") != std::string_view::npos) return KeyType::rsa;
+  return KeyType::other;
+}
+
 }  // namespace ringmx::config

@@ -23,4 +23,8 @@ std::span<const CipherSuite> cipher_suites();
 // The suite written as `name` (either spelling), or nullptr.
 const CipherSuite* find_cipher_suite(std::string_view name);
 
+// The certificate key a TLS 1.2 suite authenticates with (ECDHE_ECDSA: ec;
+// ECDHE_RSA, DHE_RSA: rsa); TLS 1.3 suites work with any key: other.
+KeyType cipher_key_type(const CipherSuite& suite);
+
 }  // namespace ringmx::config

@@ -34,6 +34,9 @@ enum class TlsVersion { tls12, tls13 };
 enum class BareNewline { normalize, reject };
 enum class DeliveryMode { spool, discard };
 enum class LogLevel { error, warn, info, debug };
+// The public key algorithm of a certificate: TLS 1.2 suites name it
+// (ECDHE_ECDSA_* needs ec, ECDHE_RSA_* / DHE_RSA_* need rsa).
+enum class KeyType { other, rsa, ec };
 
 // Where a section was written; for messages only. Two origins always compare
 // equal, so a configuration printed and reloaded from another file is still
@@ -148,6 +151,9 @@ struct Certificate {
   std::string cert_ref;
   std::string key_ref;
   Origin origin;
+  // Read from the leaf certificate at load (not written in the TOML).
+  KeyType key_type = KeyType::other;
+  std::chrono::system_clock::time_point not_after{};
   bool key_inline() const { return key_ref.empty(); }
   bool operator==(const Certificate&) const = default;
 };

@@ -41,7 +41,7 @@ struct Bound {
 };
 
 Listener read_listener(const std::string& id, Section& s, const ListenerDefaults& d,
-                       const CertificateNames& certificates) {
+                       const CertificateNames& certificates, const Certificates& loaded) {
   Listener l;
   l.id = id;
   l.origin = {s.diagnostics().file(), s.where().begin.line, s.where().begin.column};
@@ -108,7 +108,9 @@ Listener read_listener(const std::string& id, Section& s, const ListenerDefaults
                           tls_section.key_path("require"),
                           "require = true needs TLS on this listener; write tls.enable = true "
                           "(STARTTLS) or tls.require = false");
-  if (written.versions_or_ciphers) check_tls_versions(tls_section, l.tls);
+  // What the server defaults alone imply was checked once at [server.tls].
+  if (written.versions_or_ciphers || written.certificates)
+    check_tls_policy(tls_section, l.tls, loaded);
   s.finish();
   return l;
 }
@@ -116,11 +118,12 @@ Listener read_listener(const std::string& id, Section& s, const ListenerDefaults
 }  // namespace
 
 std::vector<Listener> read_listeners(Section& table, const ListenerDefaults& defaults,
-                                     const CertificateNames& certificates) {
+                                     const CertificateNames& certificates,
+                                     const Certificates& loaded) {
   std::vector<Listener> out;
   std::vector<Bound> bound;  // every address so far, across listeners and within one
   for (auto& [id, s] : table.named_tables("one listener")) {
-    Listener l = read_listener(id, s, defaults, certificates);
+    Listener l = read_listener(id, s, defaults, certificates, loaded);
     const toml::node* bind_node = s.find("bind");
     for (const BindAddress& b : l.bind) {
       for (const Bound& other : bound) {

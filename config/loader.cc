@@ -76,7 +76,7 @@ void read_server(Section& server, Config& c, ListenerDefaults& d,
 
   Section tls = server.table("tls");
   d.tls_written = read_tls(tls, d.tls, certificates);
-  if (d.tls_written.versions_or_ciphers) check_tls_versions(tls, d.tls);
+  check_tls_policy(tls, d.tls, c.certificates);
   Section socket = server.table("socket");
   read_socket(socket, d.socket);
 
@@ -167,7 +167,7 @@ Config read_config(Section& root, const std::filesystem::path& base) {
   ListenerDefaults defaults;
   read_server(server, c, defaults, names);
   Section listener = server.table("listener");
-  c.listeners = read_listeners(listener, defaults, names);
+  c.listeners = read_listeners(listener, defaults, names, c.certificates);
   listener.finish();
   if (c.listeners.empty())
     root.diagnostics().error(listener.where(), "server.listener",

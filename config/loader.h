@@ -21,6 +21,7 @@ struct TlsWritten {
   const toml::node* enable_false = nullptr;  // `enable = false`, where
   bool implicit = false;                     // `implicit` written
   bool versions_or_ciphers = false;          // `protocols` or `ciphers` written
+  bool certificates = false;                 // `certificate` or `sni` written
   const toml::node* require = nullptr;       // `require`, where
 };
 
@@ -28,8 +29,11 @@ struct TlsWritten {
 // what the table writes. References are checked against `certificates`.
 TlsWritten read_tls(Section& section, TlsSettings& tls, const CertificateNames& certificates);
 
-// Reports a cipher list that leaves an allowed TLS version with no suite.
-void check_tls_versions(Section& section, const TlsSettings& tls);
+using Certificates = std::map<std::string, Certificate>;
+
+// Reports a cipher list that leaves an allowed TLS version with no suite,
+// or leaves TLS 1.2 with no suite for the key type of a certificate in use.
+void check_tls_policy(Section& section, const TlsSettings& tls, const Certificates& loaded);
 
 // server.socket or server.listener.<id>.socket: overrides fields of `socket`.
 void read_socket(Section& section, SocketSettings& socket);
@@ -54,7 +58,8 @@ struct ListenerDefaults {
 // server.listener.<id> tables, fully resolved, plus the checks across them
 // (duplicate addresses).
 std::vector<Listener> read_listeners(Section& listener_table, const ListenerDefaults& defaults,
-                                     const CertificateNames& certificates);
+                                     const CertificateNames& certificates,
+                                     const Certificates& loaded);
 
 // Shared value checks (return "" when fine, else what is wrong).
 std::string check_greeting(std::string_view text);

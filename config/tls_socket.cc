@@ -113,9 +113,11 @@ TlsWritten read_tls(Section& s, TlsSettings& tls, const CertificateNames& certif
   written.implicit = s.boolean("implicit", tls.implicit);
   if (s.boolean("require", tls.require)) written.require = s.find("require");
   s.duration("timeout", tls.timeout, 100ms, 5min);
-  s.string("certificate", tls.certificate,
-           [&](std::string_view name) { return check_certificate_name(name, certificates); });
+  written.certificates = s.string("certificate", tls.certificate, [&](std::string_view name) {
+    return check_certificate_name(name, certificates);
+  });
   if (const toml::node* node = s.find("sni")) {
+    written.certificates = true;
     bool ok = false;
     std::vector<SniEntry> sni = read_sni(s, *node, certificates, ok);
     if (ok) tls.sni = std::move(sni);
@@ -194,8 +196,8 @@ TlsWritten read_tls(Section& s, TlsSettings& tls, const CertificateNames& certif
   return written;
 }
 
-void check_tls_versions(Section& s, const TlsSettings& tls) {
-  if (tls.ciphers.empty()) return;  // library defaults cover every version
+void check_tls_policy(Section& s, const TlsSettings& tls, const Certificates& loaded) {
+  if (tls.ciphers.empty()) return;  // library defaults cover every version and key
   for (TlsVersion v : tls.protocols) {
     bool covered = std::any_of(tls.ciphers.begin(), tls.ciphers.end(), [&](const std::string& c) {
       return find_cipher_suite(c)->version == v;
@@ -207,6 +209,34 @@ void check_tls_versions(Section& s, const TlsSettings& tls) {
                                    "allows; add one such as \"{}\", or remove \"{}\" from "
                                    "protocols",
                                    to_string(v), example, to_string(v)));
+  }
+
+  bool tls12 = std::find(tls.protocols.begin(), tls.protocols.end(), TlsVersion::tls12) !=
+               tls.protocols.end();
+  if (!tls12) return;
+  // Every certificate a handshake may pick (the default one and each SNI one).
+  std::vector<std::string> names;
+  if (!tls.certificate.empty()) names.push_back(tls.certificate);
+  for (const SniEntry& e : tls.sni)
+    names.push_back(e.certificate);
+  for (const std::string& name : names) {
+    auto it = loaded.find(name);
+    if (it == loaded.end() || it->second.key_type == KeyType::other) continue;
+    KeyType key = it->second.key_type;
+    bool usable = std::any_of(tls.ciphers.begin(), tls.ciphers.end(), [&](const std::string& c) {
+      const CipherSuite* suite = find_cipher_suite(c);
+      return suite->version == TlsVersion::tls12 && cipher_key_type(*suite) == key;
+    });
+    if (usable) continue;
+    bool ec = key == KeyType::ec;
+    s.error("ciphers",
+            fmt::format("no TLS 1.2 suite in the list can be used with certificate \"{}\" (an {} "
+                        "key), so TLS 1.2 clients would fail; add one such as \"{}\", or remove "
+                        "\"TLSv1.2\" from protocols",
+                        name, ec ? "EC" : "RSA",
+                        ec ? "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+                           : "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
+    return;
   }
 }
 

@@ -183,6 +183,47 @@ TEST(ConfigCertificates, CheckerAcceptsMatchingPairs) {
   EXPECT_EQ(p->part, CertificateProblem::Part::pair);
 }
 
+TEST(ConfigCertificates, KeyTypeAndExpiryAreRecorded) {
+  LoadResult r = load(std::string(kListener) + R"(
+[certificate.rsa]
+cert = "file://rsa-cert.pem"
+private-key = "file://rsa-key.pem"
+[certificate.ec]
+cert = "file://ecdsa-cert.pem"
+private-key = "file://ecdsa-key.pem"
+)");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config->certificates.at("rsa").key_type, KeyType::rsa);
+  EXPECT_EQ(r.config->certificates.at("ec").key_type, KeyType::ec);
+  // openssl x509 -enddate: notAfter=Nov  2 00:34:52 2126 GMT
+  using namespace std::chrono;
+  auto expected = sys_days{2126y / November / 2} + 34min + 52s;
+  EXPECT_EQ(r.config->certificates.at("ec").not_after, expected);
+}
+
+TEST(ConfigCertificates, ExpiredCertificateLoadsWithAWarning) {
+  // Opportunistic TLS between MTAs still works with it: a warning, so the
+  // MX keeps running while the operator renews.
+  std::string text = certificate("\"file://expired-cert.pem\"", "\"file://expired-key.pem\"");
+  LoadResult r = load(text);
+  ASSERT_TRUE(r.ok()) << r.errors.at(0).to_string();
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].key, "certificate.main.cert");
+  EXPECT_EQ(r.warnings[0].line, line_of(text, "cert ="));
+  EXPECT_NE(r.warnings[0].message.find("expired on 2021-01-01"), std::string::npos)
+      << r.warnings[0].message;
+}
+
+TEST(ConfigCertificates, ExpiryWarningThresholds) {
+  using namespace std::chrono;
+  sys_days not_after = 2030y / March / 15;
+  EXPECT_EQ(expiry_warning(not_after, not_after - days(31)), "");
+  EXPECT_NE(expiry_warning(not_after, not_after - days(29)).find("expires on 2030-03-15"),
+            std::string::npos);
+  EXPECT_NE(expiry_warning(not_after, not_after).find("expired on 2030-03-15"), std::string::npos);
+  EXPECT_NE(expiry_warning(not_after, not_after + days(400)).find("expired"), std::string::npos);
+}
+
 // The names the TLS layer will hand to wolfSSL must be ones it knows.
 TEST(ConfigCiphers, EveryWolfSslNameIsAcceptedByWolfSsl) {
   wolfSSL_Init();

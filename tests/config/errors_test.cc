@@ -114,6 +114,18 @@ const Case kCases[] = {
     {"tls_cipher_listener",
      "tls.protocols = [\"TLSv1.2\"]\ntls.ciphers = [\"TLS13_AES_128_GCM_SHA256\"]\n",
      "server.listener.smtp.tls.ciphers", "tls.ciphers", "works with TLSv1.2"},
+    {"tls_cipher_wrong_key_type",
+     "[server.tls]\ncertificate = \"default\"\n"
+     "ciphers = [\"TLS13_AES_128_GCM_SHA256\", \"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\"]\n" +
+         std::string(kDefaultCertificate),
+     "server.tls.ciphers", "ciphers",
+     "no TLS 1.2 suite in the list can be used with certificate \"default\" (an EC key)"},
+    {"tls_cipher_wrong_key_type_sni",
+     "tls.sni = [ { subject = \"a.org\", certificate = \"default\" } ]\n"
+     "[server.tls]\nciphers = [\"TLS13_AES_128_GCM_SHA256\", "
+     "\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\"]\n" +
+         std::string(kDefaultCertificate),
+     "server.listener.smtp.tls.ciphers", "tls.sni", "(an EC key)"},
     {"tls_sni_not_array", "[server.tls]\nsni = \"a.example.org\"\n", "server.tls.sni", "sni",
      "expected an array"},
     {"tls_sni_subject",

@@ -87,9 +87,14 @@ cert = "file://rsa-cert.pem"
 private-key = "file://rsa-key.pem"
 
 [certificate.otherdomain_net]
-cert = "file://ecdsa-cert.pem"
-private-key = "file://ecdsa-key.pem"
-)" + std::string(kDefaultCertificate));
+cert = "file://rsa-cert.pem"
+private-key = "file://rsa-key.pem"
+
+# The example's only TLS 1.2 suite is ECDHE_RSA: its certificates are RSA.
+[certificate.default]
+cert = "file://rsa-cert.pem"
+private-key = "file://rsa-key.pem"
+)");
   const TlsSettings& t = c.listeners.at(0).tls;
   EXPECT_TRUE(t.enable);
   EXPECT_FALSE(t.implicit);  // STARTTLS
