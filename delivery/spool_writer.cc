@@ -581,13 +581,25 @@ size_t ShardSpool::in_flight() const {
   return n;
 }
 
+std::optional<CommitResult> ShardSpool::refusal(MessageId id) const {
+  auto it = impl_->messages.find(id);
+  if (it == impl_->messages.end() || it->second.segment) return std::nullopt;
+  return it->second.refusal;
+}
+
 uint64_t ShardSpool::active_sequence() const {
   return impl_->active ? impl_->active->sequence : 0;
 }
 
 std::unique_ptr<MessageSink> make_sink(SinkMode mode, const fs::path& spool_path, unsigned shard_id,
                                        uint64_t segment_size) {
-  if (mode == SinkMode::discard) return std::make_unique<DiscardSink>(shard_id);
+  if (mode == SinkMode::discard) {
+    log::warn("delivery.discard",
+              "shard={} mode=discard messages_kept=none note=\"every message gets 250 and is "
+              "dropped; for load tests only\"",
+              shard_id);
+    return std::make_unique<DiscardSink>(shard_id);
+  }
   return std::make_unique<ShardSpool>(spool_path, shard_id, segment_size);
 }
 

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -101,6 +102,12 @@ class MessageSink {
   // buffers of messages refused because their segment had failed.
   virtual void take_immediate(Completions& out) = 0;
 
+  // Set when the message is already known to fail (its segment failed, or
+  // no segment could be opened): the runtime may answer DATA or the end of
+  // data with the matching 4xx without waiting for the body. commit() still
+  // reports it. nullopt for a message that can still be committed.
+  virtual std::optional<CommitResult> refusal(MessageId) const { return std::nullopt; }
+
   // The queue id shown to the client and in the spool tools, e.g. "00000003A000002F".
   virtual std::string queue_id(MessageId id) const = 0;
   // I/O submitted and not yet completed; the runtime drains to zero before exit.
@@ -150,6 +157,7 @@ class ShardSpool final : public MessageSink {
   void take_immediate(Completions& out) override;
   std::string queue_id(MessageId id) const override;
   size_t in_flight() const override;
+  std::optional<CommitResult> refusal(MessageId id) const override;
 
   unsigned shard_id() const { return shard_; }
   // Sequence number of the segment new messages go to (0 when none is open).

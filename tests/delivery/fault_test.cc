@@ -168,7 +168,10 @@ TEST_P(SpoolFaults, FailedWriteRefusesItsRoundAndOpenMessagesThenANewSegmentTake
   expect_buffers_released(h, still_open);  // their chunks were in the failed write
   EXPECT_EQ(logs.count("spool.segment.failed"), 1u);
 
-  // The open ones can still append and commit: refused at once, no I/O.
+  // The open ones are known to fail before their body ends...
+  EXPECT_EQ(spool.refusal(still_open[0].id), expected);
+  EXPECT_EQ(spool.refusal(still_open[1].id), expected);
+  // ...and can still append and commit: refused at once, no I/O.
   std::string late = "more bytes";
   spool.append(still_open[0].id, sp(late), 999);
   commit(spool, still_open);
@@ -179,6 +182,7 @@ TEST_P(SpoolFaults, FailedWriteRefusesItsRoundAndOpenMessagesThenANewSegmentTake
   uint64_t failed_segment = good[0].id >> 32;
   auto after = start(spool, 4, 300);
   EXPECT_NE(spool.active_sequence(), failed_segment);
+  EXPECT_EQ(spool.refusal(after[0].id), std::nullopt);
   commit(spool, after);
   drive(spool, h, kNoFault);
   expect_all(h, after, CommitResult::committed);

@@ -135,6 +135,41 @@ TEST(SpoolRoundTrip, RotatesSegmentsAndClosesTheOldOnes) {
   expect_read_back(dir.path(), msgs, spool);
 }
 
+// A message begun before a rotation stays in its segment: it commits
+// there, and the old segment is closed (its lock dropped) once it drains.
+TEST(SpoolRoundTrip, MessageOpenAcrossRotationCommitsInItsOwnSegment) {
+  TempDir dir;
+  ShardSpool spool(dir.path(), 0, 4096);
+  Harness h(spool);
+  std::string slow = make_body(1, 5000), fill = make_body(2, 5000);
+  MessageId a = spool.begin();
+  spool.append(a, sp(slow).first(100), 1);
+  MessageId b = spool.begin();  // same segment, fills it past 4096
+  spool.append(b, sp(fill), 2);
+  spool.commit(b, make_envelope(2), 20);
+  h.run();
+  uint64_t first = a >> 32;
+  MessageId c = spool.begin();  // rotates
+  EXPECT_NE(c >> 32, first);
+  spool.append(c, sp(fill), 3);
+  spool.commit(c, make_envelope(3), 30);
+  h.run();
+  auto seg1 = shard_dir(dir.path(), 0) / segment_file_name(first);
+  EXPECT_TRUE(segment_is_active(seg1));  // `a` still writes there
+  spool.append(a, sp(slow).subspan(100), 4);
+  spool.commit(a, make_envelope(1), 10);
+  h.run();
+  EXPECT_FALSE(segment_is_active(seg1));  // drained and closed
+  for (uint64_t w : {10, 20, 30})
+    EXPECT_EQ(h.results[w], CommitResult::committed) << w;
+  SpoolReader reader(dir.path());
+  auto m = reader.find(spool.queue_id(a));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->segment->sequence, first);
+  EXPECT_EQ(reader.read_body(*m), slow);
+  EXPECT_EQ(reader.messages().size(), 3u);
+}
+
 TEST(SpoolRoundTrip, AbortedAndUnfinishedMessagesAreNotVisible) {
   TempDir dir;
   ShardSpool spool(dir.path(), 0, 1 << 20);
