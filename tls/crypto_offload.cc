@@ -3,21 +3,25 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/cryptocb.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/wc_port.h>
+
+#include <string.h>
 
 #include <atomic>
 #include <mutex>
 
 #include "core/log/log.h"
 #include "tls/evp_aead.h"
+#include "tls/evp_ec.h"
 
 namespace ringmx::tls {
 namespace {
 
 constexpr int kDeviceId = 0x524d58;  // "RMX": any value other than INVALID_DEVID
 std::atomic<bool> g_enabled{true};
-thread_local uint64_t t_calls = 0;
+thread_local OffloadCounts t_counts;
 
 // The raw key wolfSSL keeps for devices (Aes::devKey, filled by
 // wc_AesGcmSetKey when the Aes has a device id) and its length.
@@ -25,11 +29,74 @@ const uint8_t* raw_key(const Aes* aes) {
   return reinterpret_cast<const uint8_t*>(aes->devKey);
 }
 
+bool is_p256(const ecc_key* key) {
+  return key != nullptr && key->dp != nullptr && key->dp->id == ECC_SECP256R1;
+}
+
+// The private scalar of a wolfSSL P-256 key, wiped when it goes.
+struct Scalar {
+  uint8_t d[evp::kP256Scalar] = {};
+  bool ok = false;
+  explicit Scalar(ecc_key* key) {
+    word32 len = sizeof d;
+    ok = wc_ecc_export_private_only(key, d, &len) == 0 && len == sizeof d;
+  }
+  ~Scalar() { explicit_bzero(d, sizeof d); }
+};
+
+// ECDHE key generation, ECDH and ECDSA signing on P-256. Anything else (other
+// curves, X25519, verification) returns CRYPTOCB_UNAVAILABLE and wolfSSL does
+// it itself.
+int on_pk(wc_CryptoInfo* info) {
+  switch (info->pk.type) {
+    case WC_PK_TYPE_EC_KEYGEN: {
+      auto& kg = info->pk.eckg;
+      if (kg.size != 32 || (kg.curveId != ECC_SECP256R1 && kg.curveId != ECC_CURVE_DEF)) break;
+      uint8_t priv[evp::kP256Scalar], pub[evp::kP256Point];
+      int rc = WC_HW_E;
+      if (evp::p256_keygen(priv, pub)) {
+        rc =
+            wc_ecc_import_private_key_ex(priv, sizeof priv, pub, sizeof pub, kg.key, ECC_SECP256R1);
+      }
+      explicit_bzero(priv, sizeof priv);
+      ++t_counts.p256;
+      return rc;
+    }
+    case WC_PK_TYPE_ECDH: {
+      auto& e = info->pk.ecdh;
+      if (!is_p256(e.private_key) || *e.outlen < evp::kP256Scalar) break;
+      Scalar d(e.private_key);
+      uint8_t peer[evp::kP256Point];
+      word32 peer_len = sizeof peer;
+      if (!d.ok || wc_ecc_export_x963(e.public_key, peer, &peer_len) != 0) break;
+      ++t_counts.p256;
+      if (!evp::p256_ecdh(d.d, peer, peer_len, e.out)) return ECC_BAD_ARG_E;
+      *e.outlen = evp::kP256Scalar;
+      return 0;
+    }
+    case WC_PK_TYPE_ECDSA_SIGN: {
+      auto& sg = info->pk.eccsign;
+      if (!is_p256(sg.key)) break;
+      Scalar d(sg.key);
+      if (!d.ok) break;
+      size_t len = *sg.outlen;
+      ++t_counts.p256;
+      if (!evp::p256_sign(d.d, sg.in, sg.inlen, sg.out, &len)) return WC_HW_E;
+      *sg.outlen = static_cast<word32>(len);
+      return 0;
+    }
+    default:
+      break;
+  }
+  return CRYPTOCB_UNAVAILABLE;
+}
+
 int on_crypto(int /*dev_id*/, wc_CryptoInfo* info, void* /*ctx*/) {
+  if (info->algo_type == WC_ALGO_TYPE_PK) return on_pk(info);
   if (info->algo_type != WC_ALGO_TYPE_CIPHER || info->cipher.type != WC_CIPHER_AES_GCM) {
     return CRYPTOCB_UNAVAILABLE;  // wolfSSL does it in software
   }
-  ++t_calls;
+  ++t_counts.aes_gcm;
   if (info->cipher.enc) {
     const auto& e = info->cipher.aesgcm_enc;
     const auto key_len = static_cast<size_t>(e.aes->keylen);
@@ -75,8 +142,8 @@ void set_crypto_offload(bool on) {
   g_enabled.store(on);
 }
 
-uint64_t crypto_offload_calls() {
-  return t_calls;
+OffloadCounts crypto_offload_counts() {
+  return t_counts;
 }
 
 }  // namespace ringmx::tls

@@ -4,8 +4,11 @@
 // context's sessions to tls/evp_aead.h. Debian's wolfSSL has no AES-NI, so
 // this is what makes userspace TLS bulk fast (bench/tls/ measures it).
 //
-// ChaCha20-Poly1305 stays in wolfSSL: its 5.5.4 callback interface has no
-// ChaCha hook.
+// The same device also takes P-256 ECDHE key generation, ECDH and ECDSA
+// signing (tls/evp_ec.h), the bulk of a handshake's server CPU.
+//
+// Stays in wolfSSL: ChaCha20-Poly1305 (5.5.4's callback interface has no
+// ChaCha hook), X25519, RSA, and signature verification.
 #pragma once
 
 #include <cstdint>
@@ -19,8 +22,12 @@ int crypto_offload_device();
 // On by default. Affects contexts built afterwards (benchmarks compare).
 void set_crypto_offload(bool on);
 
-// AES-GCM operations the callback has performed on this thread (tests check
-// that the offload really carries the records).
-uint64_t crypto_offload_calls();
+// Operations the callback has performed on this thread (tests check that
+// the offload really carries the records and the key exchange).
+struct OffloadCounts {
+  uint64_t aes_gcm = 0;  // record seals and opens
+  uint64_t p256 = 0;     // key generations, ECDH and signatures
+};
+OffloadCounts crypto_offload_counts();
 
 }  // namespace ringmx::tls

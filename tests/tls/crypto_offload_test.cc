@@ -7,6 +7,7 @@
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/random.h>
+#include <wolfssl/ssl.h>
 
 #include <gtest/gtest.h>
 
@@ -65,9 +66,9 @@ TEST(CryptoOffload, MatchesWolfsslAesGcmForBothKeySizesAndManyLengths) {
       wc_RNG_GenerateBlock(&rng, aad.data(), aad.size());
       if (len) wc_RNG_GenerateBlock(&rng, plain.data(), len);
 
-      const uint64_t before = crypto_offload_calls();
+      const uint64_t before = crypto_offload_counts().aes_gcm;
       const Sealed hw = seal(dev, key, iv, aad, plain);
-      EXPECT_EQ(crypto_offload_calls(), before + 1);  // went through libcrypto
+      EXPECT_EQ(crypto_offload_counts().aes_gcm, before + 1);  // went through libcrypto
       const Sealed sw = seal(INVALID_DEVID, key, iv, aad, plain);
       EXPECT_EQ(hw.ct, sw.ct) << key_len << "/" << len;
       EXPECT_EQ(0, std::memcmp(hw.tag, sw.tag, 16)) << key_len << "/" << len;
@@ -83,7 +84,7 @@ TEST(CryptoOffload, MatchesWolfsslAesGcmForBothKeySizesAndManyLengths) {
   wc_FreeRng(&rng);
 }
 
-TEST(CryptoOffload, CarriesTheRecordsOfATls13Session) {
+TEST(CryptoOffload, CarriesTheKeyExchangeAndRecordsOfATls13Session) {
   std::map<std::string, config::Certificate> certs;
   certs["c"] = testing::certificate(
       "c", testing::make_self_signed(testing::KeyKind::ecdsa_p256, "mx.example.org"));
@@ -94,14 +95,21 @@ TEST(CryptoOffload, CarriesTheRecordsOfATls13Session) {
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   Session server(*ctx.context, "192.0.2.1:1");
   testing::MemClient client({.cipher_list = "TLS13-AES128-GCM-SHA256"});
+  wolfSSL_UseKeyShare(client.ssl(), WOLFSSL_ECC_SECP256R1);
+  const auto start = crypto_offload_counts();
   ASSERT_EQ(testing::pump(server, client), testing::PumpResult::established);
+  // The server's ECDHE key, the shared secret and the CertificateVerify
+  // signature went through libcrypto; the client (plain wolfSSL) agreed with
+  // all three, or the handshake would have failed.
+  EXPECT_EQ(crypto_offload_counts().p256 - start.p256, 3u);
+  EXPECT_GT(crypto_offload_counts().aes_gcm, start.aes_gcm);  // encrypted handshake records
 
-  const uint64_t before = crypto_offload_calls();
+  const uint64_t before = crypto_offload_counts().aes_gcm;
   const std::string body(50000, 'm');
   server.write(testing::as_bytes(body));  // 4 records
   std::vector<std::byte> out;
   server.take_output(out);
-  EXPECT_GE(crypto_offload_calls() - before, 4u);
+  EXPECT_GE(crypto_offload_counts().aes_gcm - before, 4u);
   client.feed(out);
   EXPECT_EQ(client.read_all(), body);  // the client decrypts in wolfSSL software
 }
