@@ -355,6 +355,25 @@ tls.implicit = true
   EXPECT_TRUE(c.listeners.at(0).tls.enable);
 }
 
+TEST(ConfigListenerKeys, TablesMayBeWrittenEveryTomlWay) {
+  // Dotted keys, an inline table and a [header] table mean the same.
+  Config c = load_ok(R"(
+[server.listener.dotted]
+bind = "127.0.0.1:1"
+socket.backlog = 7
+[server.listener.inline]
+bind = "127.0.0.1:2"
+socket = { backlog = 7 }
+[server.listener.header]
+bind = "127.0.0.1:3"
+[server.listener.header.socket]
+backlog = 7
+)");
+  ASSERT_EQ(c.listeners.size(), 3u);
+  for (const Listener& l : c.listeners)
+    EXPECT_EQ(l.socket.backlog, 7) << l.id;
+}
+
 TEST(ConfigSocketKeys, EachOverrideBeatsTheServerDefault) {
   Config c = load_ok(R"(
 [server.socket]
