@@ -1,5 +1,6 @@
 #include "bench/loadgen/histogram.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 
@@ -71,6 +72,28 @@ std::uint64_t Histogram::percentile(double percent) const {
     }
   }
   return max();
+}
+
+std::uint64_t Histogram::percentile_since(const Histogram& later, const Histogram& earlier,
+                                          double percent) {
+  auto count_at = [&](std::size_t i) {
+    auto a = later.buckets_[i].load(std::memory_order_relaxed);
+    auto b = earlier.buckets_[i].load(std::memory_order_relaxed);
+    return a > b ? a - b : 0;
+  };
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < kBuckets; ++i)
+    total += count_at(i);
+  if (total == 0) return 0;
+  percent = std::clamp(percent, 0.0, 100.0);
+  auto rank = std::max<std::uint64_t>(
+      1, static_cast<std::uint64_t>(std::ceil(percent / 100.0 * static_cast<double>(total))));
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < kBuckets; ++i) {
+    seen += count_at(i);
+    if (seen >= rank) return std::min(highest_in_bucket(i), later.max());
+  }
+  return later.max();
 }
 
 }  // namespace ringmx::loadgen

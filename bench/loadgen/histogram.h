@@ -42,6 +42,12 @@ class Histogram {
   // 0 when empty.
   std::uint64_t percentile(double percent) const;
 
+  // The percentile of the records `later` has and `earlier` had not: for
+  // the progress line, the last second of a histogram snapshotted each
+  // second (`earlier` must be an older copy of `later`). 0 when none.
+  static std::uint64_t percentile_since(const Histogram& later, const Histogram& earlier,
+                                        double percent);
+
   // Bucket arithmetic, exposed for tests.
   static std::size_t bucket_of(std::uint64_t value);
   static std::uint64_t highest_in_bucket(std::size_t bucket);

@@ -108,19 +108,21 @@ int run(const Options& options) {
     });
   }
 
-  // The progress line is redrawn once a second, on a terminal only.
+  // The progress line is redrawn once a second, on a terminal only, with
+  // the last second's rate and latency.
   bool tty = isatty(STDERR_FILENO);
   std::uint64_t last_messages = 0;
   auto last_time = start;
+  auto earlier = std::make_unique<Histogram>();
   {
     std::unique_lock lock(mutex);
     while (!done_cv.wait_for(lock, std::chrono::seconds(1), [&] { return done == threads; })) {
       if (!tty) continue;
       auto now = Clock::now();
-      Histogram transaction;
+      auto transaction = std::make_unique<Histogram>();
       std::uint64_t messages = 0, errors = 0, held = 0;
       for (const auto& s : stats) {
-        transaction.merge(s->phase(Phase::transaction));
+        transaction->merge(s->phase(Phase::transaction));
         messages += s->messages_ok.get();
         errors += s->errors.get();
         held += s->held.get();
@@ -128,11 +130,12 @@ int run(const Options& options) {
       double interval = std::chrono::duration<double>(now - last_time).count();
       auto line = format_progress(
           std::chrono::duration<double>(now - start).count(),
-          static_cast<double>(messages - last_messages) / interval, errors, transaction,
+          static_cast<double>(messages - last_messages) / interval, errors, *transaction, *earlier,
           options.hold_idle ? std::optional<std::uint64_t>(held) : std::nullopt);
       std::fprintf(stderr, "\r%s\x1b[K", line.c_str());
       last_messages = messages;
       last_time = now;
+      earlier = std::move(transaction);
     }
   }
   for (auto& t : workers)

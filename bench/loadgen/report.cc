@@ -151,11 +151,13 @@ std::string format_json(const Totals& t, const Options& o) {
 }
 
 std::string format_progress(double elapsed, double messages_per_second, std::uint64_t errors,
-                            const Histogram& transaction, std::optional<std::uint64_t> held) {
+                            const Histogram& transaction, const Histogram& earlier,
+                            std::optional<std::uint64_t> held) {
   if (held) return fmt::format("{:7.1f}s  held {}  errors {}", elapsed, *held, errors);
   return fmt::format("{:7.1f}s  {:9.0f} msg/s  errors {}  p50 {}ms  p99 {}ms", elapsed,
-                     messages_per_second, errors, ms(transaction.percentile(50)),
-                     ms(transaction.percentile(99)));
+                     messages_per_second, errors,
+                     ms(Histogram::percentile_since(transaction, earlier, 50)),
+                     ms(Histogram::percentile_since(transaction, earlier, 99)));
 }
 
 }  // namespace ringmx::loadgen

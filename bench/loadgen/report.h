@@ -38,8 +38,11 @@ struct Totals {
 
 std::string format_table(const Totals& t, const Options& o);
 std::string format_json(const Totals& t, const Options& o);
-// One line, no newline: "12.0s  20,113 msg/s  errors 0  p50 1.234ms  p99 5.678ms".
+// One line, no newline: "12.0s  20,113 msg/s  errors 0  p50 1.234ms  p99 5.678ms",
+// with the rate and percentiles of the last interval (`earlier` is the
+// transaction histogram as it was at the previous line).
 std::string format_progress(double elapsed, double messages_per_second, std::uint64_t errors,
-                            const Histogram& transaction, std::optional<std::uint64_t> held);
+                            const Histogram& transaction, const Histogram& earlier,
+                            std::optional<std::uint64_t> held);
 
 }  // namespace ringmx::loadgen

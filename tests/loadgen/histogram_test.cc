@@ -96,5 +96,17 @@ TEST(LoadgenHistogram, MergeAddsCounts) {
   EXPECT_EQ(a.min(), 1000u);
 }
 
+TEST(LoadgenHistogram, PercentileSinceAnEarlierSnapshot) {
+  Histogram run, snapshot;
+  for (int i = 0; i < 1000; ++i)
+    run.record(1'000'000);  // first second: 1 ms
+  snapshot.merge(run);
+  for (int i = 0; i < 100; ++i)
+    run.record(50'000'000);  // next second: 50 ms
+  expect_near_relative(Histogram::percentile_since(run, snapshot, 50), 50'000'000);
+  expect_near_relative(run.percentile(50), 1'000'000);                 // the whole run
+  EXPECT_EQ(Histogram::percentile_since(snapshot, snapshot, 50), 0u);  // nothing new
+}
+
 }  // namespace
 }  // namespace ringmx::loadgen
