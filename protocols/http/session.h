@@ -6,10 +6,13 @@
 //   http::Output out = s.feed(received_bytes);   // copies what it needs
 //   send(out.send); if (out.close) close after the send completes;
 //   if (out.awaiting_reload) remember s; later: out = s.reload_finished(r);
+//   if (out.resume_after_send) once sent: out = s.resume();
 //
 // Requests may be pipelined: responses come back in request order. While a
-// reload is in flight the session answers nothing and buffers what arrives
-// (bounded), then resumes with the requests behind it.
+// reload is in flight, or after one call has produced max_output_bytes,
+// the session answers nothing and holds what arrives (bounded), then goes
+// on with the requests behind it. Timeouts (idle, request) are the
+// runtime's: the session has no clock.
 #pragma once
 
 #include <sys/socket.h>
