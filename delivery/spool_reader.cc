@@ -122,6 +122,16 @@ size_t SpoolReader::remove_finished_segments() {
       log::info("spool.segment.removed", "shard={} segment={} messages={}", shard, seq,
                 scan.messages.size());
     }
+    // Done files whose segment is gone: left by a crash between the two
+    // unlinks, or by a reader marking a segment another reader just removed.
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      std::string name = e.path().filename().string();
+      if (!name.ends_with(".done")) continue;
+      auto seq = parse_segment_file_name(name.substr(0, name.size() - 5) + ".seg");
+      if (seq && !fs::exists(dir / segment_file_name(*seq)) && ::unlink(e.path().c_str()) == 0)
+        changed = true;
+    }
     if (changed) fsync_directory(dir);
   }
   return removed;

@@ -152,6 +152,12 @@ TEST_F(SpoolCli, ExportWritesOneMaildirFilePerMessageAndMarkDoneDrainsTheSpool) 
   SpoolReader reader(root());
   EXPECT_EQ(reader.remove_finished_segments(), 1u);
   EXPECT_FALSE(fs::exists(seg));
+  EXPECT_FALSE(fs::exists(shard_dir(root(), 0) / done_file_name(1)));
+  // A done file left without its segment is cleaned up too.
+  MessageId stray = uint64_t{7} << 32;
+  ASSERT_EQ(append_done_markers(shard_dir(root(), 0), 7, std::span(&stray, 1)), 0);
+  EXPECT_EQ(reader.remove_finished_segments(), 0u);
+  EXPECT_FALSE(fs::exists(shard_dir(root(), 0) / done_file_name(7)));
 }
 
 TEST_F(SpoolCli, CheckReportsCleanTornAndCorrupt) {
