@@ -4,6 +4,7 @@
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/cryptocb.h>
 #include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/rsa.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/wc_port.h>
 
@@ -15,6 +16,7 @@
 #include "core/log/log.h"
 #include "tls/evp_aead.h"
 #include "tls/evp_ec.h"
+#include "tls/evp_rsa.h"
 
 namespace ringmx::tls {
 namespace {
@@ -44,7 +46,27 @@ struct Scalar {
   ~Scalar() { explicit_bzero(d, sizeof d); }
 };
 
-// ECDHE key generation, ECDH and ECDSA signing on P-256. Anything else (other
+// The components of a wolfSSL RSA private key, wiped when it goes.
+struct RsaParts {
+  static constexpr word32 kMax = 512;  // 4096-bit keys
+  uint8_t e[kMax], n[kMax], d[kMax], p[kMax], q[kMax];
+  word32 e_len = kMax, n_len = kMax, d_len = kMax, p_len = kMax, q_len = kMax;
+  bool ok = false;
+  explicit RsaParts(RsaKey* key) {
+    ok = wc_RsaExportKey(key, e, &e_len, n, &n_len, d, &d_len, p, &p_len, q, &q_len) == 0;
+  }
+  ~RsaParts() {
+    explicit_bzero(d, sizeof d);
+    explicit_bzero(p, sizeof p);
+    explicit_bzero(q, sizeof q);
+  }
+  evp::RsaPrivateParts view() const {
+    return {{n, n_len}, {e, e_len}, {d, d_len}, {p, p_len}, {q, q_len}};
+  }
+};
+
+// ECDHE key generation, ECDH and ECDSA signing on P-256, and the RSA private
+// operation. Anything else (other
 // curves, X25519, verification) returns CRYPTOCB_UNAVAILABLE and wolfSSL does
 // it itself.
 int on_pk(wc_CryptoInfo* info) {
@@ -83,6 +105,21 @@ int on_pk(wc_CryptoInfo* info) {
       ++t_counts.p256;
       if (!evp::p256_sign(d.d, sg.in, sg.inlen, sg.out, &len)) return WC_HW_E;
       *sg.outlen = static_cast<word32>(len);
+      return 0;
+    }
+    case WC_PK_TYPE_RSA: {
+      auto& r = info->pk.rsa;
+      // Only the private operation (signing); public ones are the peer's.
+      if (r.type != RSA_PRIVATE_ENCRYPT && r.type != RSA_PRIVATE_DECRYPT) break;
+      const int size = wc_RsaEncryptSize(r.key);
+      if (size <= 0 || *r.outLen < static_cast<word32>(size)) break;
+      RsaParts parts(r.key);
+      if (!parts.ok) break;
+      ++t_counts.rsa;
+      if (!evp::rsa_private(parts.view(), r.in, r.inLen, r.out, static_cast<size_t>(size))) {
+        return WC_HW_E;
+      }
+      *r.outLen = static_cast<word32>(size);
       return 0;
     }
     default:

@@ -5,10 +5,11 @@
 // this is what makes userspace TLS bulk fast (bench/tls/ measures it).
 //
 // The same device also takes P-256 ECDHE key generation, ECDH and ECDSA
-// signing (tls/evp_ec.h), the bulk of a handshake's server CPU.
+// signing (tls/evp_ec.h) and the RSA private operation (tls/evp_rsa.h):
+// the bulk of a handshake's server CPU.
 //
 // Stays in wolfSSL: ChaCha20-Poly1305 (5.5.4's callback interface has no
-// ChaCha hook), X25519, RSA, and signature verification.
+// ChaCha hook), X25519, and signature verification.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,7 @@ void set_crypto_offload(bool on);
 struct OffloadCounts {
   uint64_t aes_gcm = 0;  // record seals and opens
   uint64_t p256 = 0;     // key generations, ECDH and signatures
+  uint64_t rsa = 0;      // private-key operations (signatures)
 };
 OffloadCounts crypto_offload_counts();
 

@@ -114,5 +114,24 @@ TEST(CryptoOffload, CarriesTheKeyExchangeAndRecordsOfATls13Session) {
   EXPECT_EQ(client.read_all(), body);  // the client decrypts in wolfSSL software
 }
 
+TEST(CryptoOffload, RsaSignatureOfATls13HandshakeGoesThroughLibcrypto) {
+  std::map<std::string, config::Certificate> certs;
+  certs["c"] = testing::certificate(
+      "c", testing::make_self_signed(testing::KeyKind::rsa_2048, "rsa.example.org"));
+  config::TlsSettings s;
+  s.enable = true;
+  s.certificate = "c";
+  auto ctx = ServerContext::build("smtp", s, certs);
+  ASSERT_TRUE(ctx.ok()) << ctx.error;
+  for (int round = 0; round < 2; ++round) {  // the second uses the cached key object
+    Session server(*ctx.context, "192.0.2.1:1");
+    testing::MemClient client({});
+    const auto start = crypto_offload_counts();
+    ASSERT_EQ(testing::pump(server, client), testing::PumpResult::established);
+    // RSA-PSS CertificateVerify, verified by the wolfSSL client in software.
+    EXPECT_EQ(crypto_offload_counts().rsa - start.rsa, 1u);
+  }
+}
+
 }  // namespace
 }  // namespace ringmx::tls

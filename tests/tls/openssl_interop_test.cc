@@ -122,8 +122,8 @@ std::string run(const std::string& cmd) {
 }
 
 std::string s_client(int port, const std::string& args) {
-  return run("timeout 20 openssl s_client -brief -ign_eof -connect 127.0.0.1:" + std::to_string(port) + " " +
-             args + " </dev/null 2>&1");
+  return run("timeout 20 openssl s_client -brief -ign_eof -connect 127.0.0.1:" +
+             std::to_string(port) + " " + args + " </dev/null 2>&1");
 }
 
 class OpensslInterop : public ::testing::Test {
