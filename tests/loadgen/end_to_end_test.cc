@@ -112,6 +112,24 @@ TEST_F(LoadgenEndToEnd, PipeliningRequestedButNotOffered) {
   EXPECT_NE(json_.find("\"hello no PIPELINING\": 20"), std::string::npos) << json_;
 }
 
+TEST_F(LoadgenEndToEnd, SilentServerTimesOutAtTheStep) {
+  start_sink({"-w", "5"});  // waits 5 s before answering DATA
+  // Unpipelined, so that MAIL and RCPT are answered before the DATA that
+  // stalls (pipelined, smtp-sink holds back the whole group's replies).
+  EXPECT_EQ(bench({"--messages", "4", "--connections", "2", "--pipelining", "off",
+                   "--reply-timeout", "200ms"}),
+            1);
+  EXPECT_EQ(field("messages_failed"), 4);
+  EXPECT_NE(json_.find("\"data timeout\": 4"), std::string::npos) << json_;
+}
+
+TEST_F(LoadgenEndToEnd, DisconnectMidTransactionIsCounted) {
+  start_sink({"-q", "RCPT"});  // hangs up, without a reply, at RCPT
+  EXPECT_EQ(bench({"--messages", "10", "--connections", "2"}), 1);
+  EXPECT_EQ(field("messages_failed"), 10);
+  EXPECT_NE(json_.find("\"rcpt closed\": 10"), std::string::npos) << json_;
+}
+
 TEST_F(LoadgenEndToEnd, RefusedConnectsEndTheRun) {
   int nobody = free_port();
   EXPECT_EQ(bench({"--messages", "30", "--connections", "3"}, nobody), 1);
