@@ -220,6 +220,17 @@ void Server::reload() {
     return;
   }
   log::set_level(to_log_level(next->log_level));
+  // Shards and the spool are made once at start; say so rather than
+  // pretend a reload changed them.
+  const config::Config& now = *config_;
+  for (auto [key, changed] :
+       {std::pair{"server.shards", next->shards != now.shards},
+        std::pair{"delivery.mode", next->delivery_mode != now.delivery_mode},
+        std::pair{"spool.path", next->spool_path != now.spool_path},
+        std::pair{"spool.segment-size", next->segment_size != now.segment_size},
+        std::pair{"server.run-as",
+                  next->run_as_user != now.run_as_user || next->run_as_group != now.run_as_group}})
+    if (changed) log::warn("reload.needs_restart", "key={} action=kept-running-value", key);
   for (const ListenSocket& s : set->sockets)
     if (!s.reused)
       log::info("listener.bound", "listener={} addr={} shard={} fd={}",

@@ -59,6 +59,8 @@ bool ServerProcess::start(const std::string& toml, const std::filesystem::path& 
     dup2(pipefd[1], 2);
     dup2(pipefd[1], 1);
     if (chdir(dir.c_str()) != 0) _exit(126);
+    for (std::string& e : env)
+      putenv(e.data());
     execl(RINGMX_CORE_SERVE, RINGMX_CORE_SERVE, "--config", config_.c_str(), nullptr);
     _exit(127);
   }

@@ -35,6 +35,8 @@ class ServerProcess {
   // Writes `toml` to dir/ringmx.toml and starts the server on it. Waits for
   // `event=ready` (true) or for the process to exit first (false).
   bool start(const std::string& toml, const std::filesystem::path& dir);
+  // Extra environment ("NAME=value") for the next start().
+  std::vector<std::string> env;
   // Rewrites the configuration file (for SIGHUP).
   void rewrite(const std::string& toml);
   pid_t pid() const { return pid_; }

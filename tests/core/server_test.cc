@@ -9,11 +9,14 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -602,6 +605,94 @@ TEST_F(ServerTest, TwoThousandConcurrentConnectionsEveryMessageStored) {
   delivery::SpoolReader reader(spool());
   EXPECT_EQ(stored(reader).size(), 4000u);
   EXPECT_EQ(server_.count_log("level=error"), 0) << server_.log_text().substr(0, 4000);
+}
+
+TEST_F(ServerTest, IdleTimeoutCloses) {
+  std::string toml = base_config(ports_, "[session]\ntimeout = \"1s\"\nduration = \"10m\"\n");
+  ASSERT_TRUE(server_.start(toml, dir_.path())) << server_.log_text();
+  Client c;
+  ASSERT_TRUE(c.connect("127.0.0.1", ports_.smtp));
+  ASSERT_EQ(c.reply().substr(0, 3), "220");
+  EXPECT_EQ(c.reply(5000).substr(0, 10), "421 4.4.2 ");
+  EXPECT_TRUE(c.closed());
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.close", "reason=timeout"}));
+}
+
+TEST_F(ServerTest, SessionDurationCloses) {
+  std::string toml = base_config(ports_, "[session]\ntimeout = \"10m\"\nduration = \"1s\"\n");
+  ASSERT_TRUE(server_.start(toml, dir_.path())) << server_.log_text();
+  Client c;
+  ASSERT_TRUE(c.connect("127.0.0.1", ports_.smtp));
+  ASSERT_EQ(c.reply().substr(0, 3), "220");
+  EXPECT_EQ(c.reply(5000).substr(0, 10), "421 4.7.0 ");
+  EXPECT_TRUE(c.closed());
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.close", "reason=duration"}));
+}
+
+TEST_F(ServerTest, RootWithAPublicListenerIsRefusedUnlessAllowed) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  const int pub = free_port();
+  const std::string extra = fmt::format("[server.listener.public]\nbind = \"0.0.0.0:{}\"\n", pub);
+  EXPECT_FALSE(server_.start(base_config(ports_, extra), dir_.path()));
+  EXPECT_EQ(server_.wait_exit(), 1);
+  EXPECT_EQ(server_.count_log("refusing to run as root with listener public on public address"), 1)
+      << server_.log_text();
+  Client c;
+  EXPECT_FALSE(c.connect("127.0.0.1", ports_.smtp));  // nothing was bound
+
+  ServerProcess allowed;
+  std::string toml = base_config(ports_, extra);
+  toml.replace(toml.find("shards = 2"), 0, "allow-root = true\n");
+  ASSERT_TRUE(allowed.start(toml, dir_.path())) << allowed.log_text();
+}
+
+TEST_F(ServerTest, RunAsDropsUserGroupAndSupplementaryGroupsAfterBinding) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  // The spool is created after the drop: let nobody write here.
+  std::filesystem::permissions(dir_.path(), std::filesystem::perms::all);
+  std::string toml = base_config(ports_);
+  toml.replace(toml.find("shards = 2"), 0, "run-as = { user = \"nobody\", group = \"nogroup\" }\n");
+  ASSERT_TRUE(server_.start(toml, dir_.path())) << server_.log_text();
+  std::ifstream status(fmt::format("/proc/{}/status", server_.pid()));
+  std::map<std::string, std::string> fields;
+  for (std::string line; std::getline(status, line);) {
+    auto colon = line.find(':');
+    if (colon != std::string::npos) fields[line.substr(0, colon)] = line.substr(colon + 1);
+  }
+  EXPECT_EQ(fields["Uid"], "\t65534\t65534\t65534\t65534");
+  EXPECT_EQ(fields["Gid"], "\t65534\t65534\t65534\t65534");
+  EXPECT_EQ(fields["Groups"].find_first_not_of("\t "), std::string::npos)  // none left
+      << fields["Groups"];
+  Client c;  // bound as root on the way in, served as nobody
+  ASSERT_TRUE(c.connect("127.0.0.1", ports_.smtp));
+  EXPECT_EQ(c.reply().substr(0, 3), "220");
+}
+
+TEST_F(ServerTest, ReadinessIsNotifiedOnNotifySocket) {
+  const std::filesystem::path path = dir_.path() / "notify.sock";
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::strncpy(sun.sun_path, path.c_str(), sizeof sun.sun_path - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sun), sizeof sun), 0);
+  server_.env.push_back("NOTIFY_SOCKET=" + path.string());
+  ASSERT_TRUE(server_.start(base_config(ports_), dir_.path())) << server_.log_text();
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 10000), 1);
+  char buf[128] = {};
+  ASSERT_GT(recv(fd, buf, sizeof buf - 1, 0), 0);
+  EXPECT_STREQ(buf, "READY=1");
+  // The readiness line comes after every shard accepts: a client gets in.
+  Client c;
+  ASSERT_TRUE(c.connect("::1", ports_.lmtp));
+  EXPECT_EQ(c.reply().substr(0, 3), "220");
+  server_.signal(SIGTERM);
+  ASSERT_EQ(poll(&p, 1, 10000), 1);
+  std::memset(buf, 0, sizeof buf);
+  ASSERT_GT(recv(fd, buf, sizeof buf - 1, 0), 0);
+  EXPECT_STREQ(buf, "STOPPING=1");
+  EXPECT_EQ(server_.wait_exit(), 0);
+  close(fd);
 }
 
 }  // namespace
