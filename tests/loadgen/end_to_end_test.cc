@@ -25,16 +25,17 @@ class LoadgenEndToEnd : public BenchFixture {
   }
 
   // Starts smtp-sink with `flags` and waits until it accepts connections.
-  void start_sink(std::vector<std::string> flags) {
+  void start_sink(std::vector<std::string> flags, const std::string& host = "127.0.0.1") {
+    host_ = host;
     port_ = free_port();
     std::vector<std::string> args = {kSmtpSink, "-c"};
     if (geteuid() == 0) args.insert(args.end(), {"-u", "nobody"});  // required as root
     args.insert(args.end(), flags.begin(), flags.end());
-    args.push_back("127.0.0.1:" + std::to_string(port_));
+    args.push_back(host + ":" + std::to_string(port_));
     args.push_back("256");  // listen backlog
     sink_ = spawn(args, dir_ + "/sink.out", dir_ + "/sink.err");
     ASSERT_GT(sink_, 0);
-    ASSERT_TRUE(wait_for_port(port_)) << read_file(dir_ + "/sink.err");
+    ASSERT_TRUE(wait_for_port(port_, host == "[::1]")) << read_file(dir_ + "/sink.err");
   }
 
   void stop_sink() { stop_process(sink_); }
@@ -47,9 +48,10 @@ class LoadgenEndToEnd : public BenchFixture {
   }
 
   int bench(std::vector<std::string> flags, int port = 0) {
-    return BenchFixture::bench(port ? port : port_, std::move(flags));
+    return BenchFixture::bench(port ? port : port_, std::move(flags), host_);
   }
 
+  std::string host_ = "127.0.0.1";
   int port_ = 0;
   pid_t sink_ = -1;
 };
@@ -67,6 +69,15 @@ TEST_F(LoadgenEndToEnd, PipelinedSmtp) {
   EXPECT_NE(read_file(dir_ + "/bench.out").find("transaction"), std::string::npos);
   stop_sink();
   EXPECT_EQ(sink_messages(), 200);
+}
+
+TEST_F(LoadgenEndToEnd, Ipv6Loopback) {
+  start_sink({}, "[::1]");
+  ASSERT_EQ(bench({"--messages", "50", "--connections", "5"}), 0) << json_;
+  EXPECT_EQ(field("messages_ok"), 50);
+  EXPECT_EQ(field("errors"), 0);
+  stop_sink();
+  EXPECT_EQ(sink_messages(), 50);
 }
 
 TEST_F(LoadgenEndToEnd, UnpipelinedSmtpReusingSessions) {

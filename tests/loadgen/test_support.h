@@ -42,13 +42,22 @@ inline int free_port() {
   return ntohs(a.sin_port);
 }
 
-inline bool can_connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+inline bool can_connect(int port, bool ipv6 = false) {
+  int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+  bool ok = false;
+  if (ipv6) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(static_cast<std::uint16_t>(port));
+    a.sin6_addr = in6addr_loopback;
+    ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
   close(fd);
   return ok;
 }
@@ -71,9 +80,9 @@ inline pid_t spawn(const std::vector<std::string>& args, const std::string& out,
 
 // Waits for a server that has no readiness signal by retrying connect a
 // bounded number of times.
-inline bool wait_for_port(int port) {
+inline bool wait_for_port(int port, bool ipv6 = false) {
   for (int i = 0; i < 500; ++i) {
-    if (can_connect(port)) return true;
+    if (can_connect(port, ipv6)) return true;
     timespec pause{0, 10'000'000};
     nanosleep(&pause, nullptr);
   }
@@ -105,10 +114,10 @@ class BenchFixture : public ::testing::Test {
   }
 
   // Runs ringmx-bench against 127.0.0.1:port to the end; returns its exit status.
-  int bench(int port, std::vector<std::string> flags) {
+  int bench(int port, std::vector<std::string> flags, const std::string& host = "127.0.0.1") {
     std::vector<std::string> args = {bench_,
                                      "--target",
-                                     "127.0.0.1:" + std::to_string(port),
+                                     host + ":" + std::to_string(port),
                                      "--json",
                                      dir_ + "/result.json",
                                      "--reply-timeout",
