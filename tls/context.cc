@@ -223,9 +223,9 @@ ContextSet::Result ContextSet::build(const config::Config& config) {
   return {std::move(set), {}};
 }
 
-const ServerContext* ContextSet::find(std::string_view listener_id) const {
+std::shared_ptr<const ServerContext> ContextSet::find(std::string_view listener_id) const {
   auto it = by_listener_.find(listener_id);
-  return it == by_listener_.end() ? nullptr : it->second.get();
+  return it == by_listener_.end() ? nullptr : it->second;
 }
 
 }  // namespace ringmx::tls

@@ -84,8 +84,9 @@ class ContextSet {
   };
   static Result build(const config::Config& config);
 
-  // nullptr for a listener without TLS.
-  const ServerContext* find(std::string_view listener_id) const;
+  // nullptr for a listener without TLS. Each Session keeps its own
+  // reference, so the set may be dropped on reload while sessions go on.
+  std::shared_ptr<const ServerContext> find(std::string_view listener_id) const;
 
  private:
   std::map<std::string, std::shared_ptr<const ServerContext>, std::less<>> by_listener_;

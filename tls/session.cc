@@ -32,9 +32,9 @@ void Session::prepare_context(WOLFSSL_CTX* ctx) {
   wolfSSL_CTX_set_servername_callback(ctx, &Session::sni_cb);
 }
 
-Session::Session(const ServerContext& context, std::string peer)
-    : context_(context), peer_(std::move(peer)) {
-  const auto& served = context_.default_served();
+Session::Session(std::shared_ptr<const ServerContext> context, std::string peer)
+    : context_(std::move(context)), peer_(std::move(peer)) {
+  const auto& served = context_->default_served();
   ssl_ = wolfSSL_new(served.ctx);
   if (ssl_ == nullptr) {
     failure_ = "wolfSSL_new failed (out of memory)";
@@ -81,14 +81,14 @@ int Session::sni_cb(WOLFSSL* ssl, int* /*alert*/, void* /*ctx_arg*/) {
   const char* name = wolfSSL_get_servername(ssl, WOLFSSL_SNI_HOST_NAME);
   if (self == nullptr || name == nullptr) return 0;
   self->info_.sni = name;
-  const auto& served = self->context_.select(name);
-  if (served.ctx == self->context_.default_served().ctx) return 0;
+  const auto& served = self->context_->select(name);
+  if (served.ctx == self->context_->default_served().ctx) return 0;
   if (wolfSSL_set_SSL_CTX(ssl, served.ctx) == nullptr ||
-      wolfSSL_set_cipher_list(ssl, self->context_.cipher_list().c_str()) != WOLFSSL_SUCCESS) {
+      wolfSSL_set_cipher_list(ssl, self->context_->cipher_list().c_str()) != WOLFSSL_SUCCESS) {
     self->failure_ = "cannot switch to the SNI certificate " + served.name;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
-  if (!self->context_.settings().ignore_client_order) wolfSSL_UseClientSuites(ssl);
+  if (!self->context_->settings().ignore_client_order) wolfSSL_UseClientSuites(ssl);
   self->info_.certificate = served.name;
   return 0;
 }

@@ -18,8 +18,10 @@
 // The handshake deadline (tls.timeout) is the shard's timer; when it fires
 // the shard calls fail("timeout"), then log_failure(), then closes.
 //
-// A Session is used by one shard only. The contexts it is made from are
-// shared read-only by every shard and must outlive it (see tls/context.h).
+// A Session is used by one shard only. It holds a reference on the context
+// it was made from (shared read-only by every shard, see tls/context.h), so
+// after a reload old connections finish on the old certificates while new
+// ones get the new: the shard only swaps its ContextSet.
 #pragma once
 
 #include <cstddef>
@@ -71,7 +73,7 @@ class Session {
  public:
   // A server session on `context` (the listener's). `peer` is "ip:port",
   // used only in the failure log line.
-  Session(const ServerContext& context, std::string peer);
+  Session(std::shared_ptr<const ServerContext> context, std::string peer);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -134,7 +136,7 @@ class Session {
   void record_error(int ret, std::string_view during);
   void fill_info();
 
-  const ServerContext& context_;
+  std::shared_ptr<const ServerContext> context_;
   std::string peer_;
   WOLFSSL* ssl_ = nullptr;
   std::vector<std::byte> in_;

@@ -13,6 +13,7 @@
 #include <benchmark/benchmark.h>
 
 #include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/aes.h>
 
 #include <time.h>
@@ -57,7 +58,7 @@ std::shared_ptr<const ServerContext> make_context(KeyKind kind, bool offload) {
 void BM_Tls13ServerSeal(benchmark::State& state) {
   const bool offload = state.range(0) != 0;
   auto ctx = make_context(KeyKind::ecdsa_p256, offload);
-  Session server(*ctx, "bench");
+  Session server(ctx, "bench");
   testing::MemClient client({.cipher_list = "TLS13-AES128-GCM-SHA256"});
   if (testing::pump(server, client) != testing::PumpResult::established) {
     state.SkipWithError("handshake failed");
@@ -77,7 +78,7 @@ BENCHMARK(BM_Tls13ServerSeal)->ArgName("offload")->Arg(0)->Arg(1);
 void BM_Tls13ServerOpen(benchmark::State& state) {
   const bool offload = state.range(0) != 0;
   auto ctx = make_context(KeyKind::ecdsa_p256, offload);
-  Session server(*ctx, "bench");
+  Session server(ctx, "bench");
   // The client seals fast (libcrypto) so the untimed part stays short.
   testing::MemClient client(
       {.cipher_list = "TLS13-AES128-GCM-SHA256", .dev_id = crypto_offload_device()});
@@ -155,11 +156,13 @@ void BM_Tls13ServerHandshake(benchmark::State& state) {
           duration(ts.tv_sec * 1000000000LL + ts.tv_nsec));
     }
   };
+  const int group = state.range(1) == 0 ? WOLFSSL_ECC_SECP256R1 : WOLFSSL_ECC_X25519;
   for (auto _ : state) {
     testing::MemClient client({});
+    wolfSSL_UseKeyShare(client.ssl(), static_cast<word16>(group));
     Clock::duration server_time{};
     auto t0 = Clock::now();
-    Session server(*ctx, "bench");
+    Session server(ctx, "bench");
     server_time += Clock::now() - t0;
     bool client_done = false;
     Handshake h = Handshake::in_progress;
@@ -177,9 +180,13 @@ void BM_Tls13ServerHandshake(benchmark::State& state) {
     state.SetIterationTime(std::chrono::duration<double>(server_time).count());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
-  state.SetLabel(kind == KeyKind::ecdsa_p256 ? "ecdsa-p256" : "rsa-2048");
+  state.SetLabel(std::string(kind == KeyKind::ecdsa_p256 ? "ecdsa-p256" : "rsa-2048") +
+                 (group == WOLFSSL_ECC_X25519 ? " x25519" : " p256-ecdhe"));
 }
-BENCHMARK(BM_Tls13ServerHandshake)->ArgName("rsa")->Arg(0)->Arg(1)->UseManualTime();
+BENCHMARK(BM_Tls13ServerHandshake)
+    ->ArgNames({"rsa", "x25519"})
+    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->UseManualTime();
 
 }  // namespace
 }  // namespace ringmx::tls

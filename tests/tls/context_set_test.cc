@@ -29,7 +29,7 @@ class ContextSetTest : public ::testing::Test {
   fs::path dir_;
 };
 
-std::string served_cn(const ServerContext& ctx, std::string sni) {
+std::string served_cn(std::shared_ptr<const ServerContext> ctx, std::string sni) {
   Session server(ctx, "192.0.2.1:1");
   testing::MemClient client({.sni = std::move(sni)});
   if (testing::pump(server, client) != testing::PumpResult::established) return server.failure();
@@ -71,13 +71,40 @@ private-key = """
   ASSERT_TRUE(set.ok()) << set.error;
 
   EXPECT_EQ(set.set->find("smtp"), nullptr);  // no tls.enable
-  const ServerContext* submission = set.set->find("submission");
-  const ServerContext* submissions = set.set->find("submissions");
+  const auto submission = set.set->find("submission");
+  const auto submissions = set.set->find("submissions");
   ASSERT_NE(submission, nullptr);
   ASSERT_NE(submissions, nullptr);
-  EXPECT_EQ(served_cn(*submission, ""), "mx.example.org");  // file:// default
-  EXPECT_EQ(served_cn(*submission, "inline.example"), "inline.example");
-  EXPECT_EQ(served_cn(*submissions, ""), "inline.example");
+  EXPECT_EQ(served_cn(submission, ""), "mx.example.org");  // file:// default
+  EXPECT_EQ(served_cn(submission, "inline.example"), "inline.example");
+  EXPECT_EQ(served_cn(submissions, ""), "inline.example");
+}
+
+// Reload: the shard swaps in a new set; a connection accepted before keeps
+// the context it started with, and new ones get the new certificate.
+TEST_F(ContextSetTest, SessionOutlivesTheSetItCameFromAcrossAReload) {
+  const auto first = testing::make_self_signed(testing::KeyKind::ecdsa_p256, "before.example");
+  const auto second = testing::make_self_signed(testing::KeyKind::ecdsa_p256, "after.example");
+  auto config_with = [&](const testing::Pem& pem) {
+    config::Config c;
+    config::Listener l;
+    l.id = "smtp";
+    l.tls.enable = true;
+    l.tls.certificate = "default";
+    c.listeners.push_back(l);
+    c.certificates["default"] = testing::certificate("default", pem);
+    return c;
+  };
+  auto set = ContextSet::build(config_with(first));
+  ASSERT_TRUE(set.ok()) << set.error;
+  Session old_connection(set.set->find("smtp"), "192.0.2.1:1");
+  set = ContextSet::build(config_with(second));  // the reload drops the first set
+  ASSERT_TRUE(set.ok()) << set.error;
+
+  testing::MemClient old_client({});
+  ASSERT_EQ(testing::pump(old_connection, old_client), testing::PumpResult::established);
+  EXPECT_EQ(old_client.peer_common_name(), "before.example");
+  EXPECT_EQ(served_cn(set.set->find("smtp"), ""), "after.example");
 }
 
 }  // namespace

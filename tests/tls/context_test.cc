@@ -32,7 +32,7 @@ struct Handshook {
   std::string failure;
 };
 
-Handshook handshake(const ServerContext& ctx, const ClientOptions& opts) {
+Handshook handshake(std::shared_ptr<const ServerContext> ctx, const ClientOptions& opts) {
   Session server(ctx, "192.0.2.7:40000");
   MemClient client(opts);
   Handshook h{testing::pump(server, client), server.info(), {}, {}, {}, server.failure()};
@@ -63,7 +63,7 @@ class Contexts : public ::testing::Test {
 TEST_F(Contexts, EcdsaDefaultNegotiatesTls13) {
   auto ctx = build(tls_with("ec"));
   ASSERT_TRUE(ctx);
-  auto h = handshake(*ctx, {});
+  auto h = handshake(ctx, {});
   ASSERT_EQ(h.result, PumpResult::established) << h.failure;
   EXPECT_EQ(h.server.version, "TLSv1.3");
   EXPECT_EQ(h.server.cipher, "TLS_AES_128_GCM_SHA256");  // first in the default order
@@ -75,7 +75,7 @@ TEST_F(Contexts, EcdsaDefaultNegotiatesTls13) {
 TEST_F(Contexts, RsaDefaultNegotiatesTls12WhenClientCapsAt12) {
   auto ctx = build(tls_with("rsa"));
   ASSERT_TRUE(ctx);
-  auto h = handshake(*ctx, {.max_version = TLS1_2_VERSION});
+  auto h = handshake(ctx, {.max_version = TLS1_2_VERSION});
   ASSERT_EQ(h.result, PumpResult::established) << h.failure;
   EXPECT_EQ(h.server.version, "TLSv1.2");
   EXPECT_EQ(h.server.cipher, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
@@ -92,7 +92,7 @@ TEST_F(Contexts, ChainIsServedLeafFirstAndVerifiesAgainstItsCa) {
   certs_["chained"] = c;
   auto ctx = build(tls_with("chained"));
   ASSERT_TRUE(ctx);
-  Session server(*ctx, "192.0.2.7:40000");
+  Session server(ctx, "192.0.2.7:40000");
   MemClient client({.trust_pem = chain.ca});
   ASSERT_EQ(testing::pump(server, client), PumpResult::established) << server.failure();
   EXPECT_EQ(client.peer_common_name(), "chained.example.org");
@@ -181,7 +181,7 @@ TEST_F(Sni, HandshakeServesEachCertificateAndFallsBack) {
   };
   for (const auto& c : cases) {
     for (int max : {TLS1_2_VERSION, TLS1_3_VERSION}) {
-      auto h = handshake(*ctx, {.sni = c.sni, .max_version = max});
+      auto h = handshake(ctx, {.sni = c.sni, .max_version = max});
       ASSERT_EQ(h.result, PumpResult::established) << c.sni << " " << max << " " << h.failure;
       EXPECT_EQ(h.server.certificate, c.certificate) << c.sni;
       EXPECT_EQ(h.client_cn, c.cn) << c.sni;
@@ -195,9 +195,9 @@ TEST_F(Sni, HandshakeServesEachCertificateAndFallsBack) {
 TEST_F(Sni, Tls12EcdsaCertificateBehindRsaDefault) {
   auto ctx = sni_ctx("rsa");
   ASSERT_TRUE(ctx);
-  auto h = handshake(*ctx, {.sni = "mail.example.com",
-                            .max_version = TLS1_2_VERSION,
-                            .cipher_list = "ECDHE-ECDSA-AES256-GCM-SHA384"});
+  auto h = handshake(ctx, {.sni = "mail.example.com",
+                           .max_version = TLS1_2_VERSION,
+                           .cipher_list = "ECDHE-ECDSA-AES256-GCM-SHA384"});
   ASSERT_EQ(h.result, PumpResult::established) << h.failure;
   EXPECT_EQ(h.server.cipher, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384");
   EXPECT_EQ(h.client_cn, "mail.example.com");
@@ -206,9 +206,9 @@ TEST_F(Sni, Tls12EcdsaCertificateBehindRsaDefault) {
 TEST_F(Sni, Tls12RsaCertificateBehindEcdsaDefault) {
   auto ctx = sni_ctx("ec");
   ASSERT_TRUE(ctx);
-  auto h = handshake(*ctx, {.sni = "x.example.net",
-                            .max_version = TLS1_2_VERSION,
-                            .cipher_list = "ECDHE-RSA-AES128-GCM-SHA256"});
+  auto h = handshake(ctx, {.sni = "x.example.net",
+                           .max_version = TLS1_2_VERSION,
+                           .cipher_list = "ECDHE-RSA-AES128-GCM-SHA256"});
   ASSERT_EQ(h.result, PumpResult::established) << h.failure;
   EXPECT_EQ(h.server.cipher, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
   EXPECT_EQ(h.client_cn, "any.example.net");
@@ -221,11 +221,11 @@ TEST_F(Contexts, Tls13OnlyRefusesATls12Client) {
   s.protocols = {config::TlsVersion::tls13};
   auto ctx = build(s);
   ASSERT_TRUE(ctx);
-  auto h = handshake(*ctx, {.max_version = TLS1_2_VERSION});
+  auto h = handshake(ctx, {.max_version = TLS1_2_VERSION});
   EXPECT_EQ(h.result, PumpResult::server_failed);
   EXPECT_EQ(h.server.offered, "TLSv1.2");
   EXPECT_FALSE(h.failure.empty());
-  EXPECT_EQ(handshake(*ctx, {}).result, PumpResult::established);
+  EXPECT_EQ(handshake(ctx, {}).result, PumpResult::established);
 }
 
 TEST_F(Contexts, Tls12OnlyRefusesATls13OnlyClient) {
@@ -233,10 +233,10 @@ TEST_F(Contexts, Tls12OnlyRefusesATls13OnlyClient) {
   s.protocols = {config::TlsVersion::tls12};
   auto ctx = build(s);
   ASSERT_TRUE(ctx);
-  auto h = handshake(*ctx, {.min_version = WOLFSSL_TLSV1_3});
+  auto h = handshake(ctx, {.min_version = WOLFSSL_TLSV1_3});
   EXPECT_NE(h.result, PumpResult::established);
   EXPECT_EQ(h.server.offered, "TLSv1.3");
-  auto ok = handshake(*ctx, {});
+  auto ok = handshake(ctx, {});
   ASSERT_EQ(ok.result, PumpResult::established);
   EXPECT_EQ(ok.server.version, "TLSv1.2");
 }
@@ -247,9 +247,9 @@ TEST_F(Contexts, CipherRestrictionRefusesOthers) {
   s.ciphers = {"TLS13_AES_256_GCM_SHA384"};
   auto ctx = build(s);
   ASSERT_TRUE(ctx);
-  auto refused = handshake(*ctx, {.cipher_list = "TLS13-AES128-GCM-SHA256"});
+  auto refused = handshake(ctx, {.cipher_list = "TLS13-AES128-GCM-SHA256"});
   EXPECT_EQ(refused.result, PumpResult::server_failed);
-  auto ok = handshake(*ctx, {});
+  auto ok = handshake(ctx, {});
   ASSERT_EQ(ok.result, PumpResult::established);
   EXPECT_EQ(ok.server.cipher, "TLS_AES_256_GCM_SHA384");
 }
@@ -272,7 +272,7 @@ TEST_P(Order, ServerOrderWhenIgnoringClientOrderElseClientOrder) {
     s.ignore_client_order = ignore;
     auto ctx = build(s);
     ASSERT_TRUE(ctx);
-    auto h = handshake(*ctx, {.cipher_list = p.client});
+    auto h = handshake(ctx, {.cipher_list = p.client});
     ASSERT_EQ(h.result, PumpResult::established) << h.failure;
     EXPECT_EQ(h.server.cipher, ignore ? p.server_pick : p.client_pick) << "ignore=" << ignore;
   }

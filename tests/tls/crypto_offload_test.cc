@@ -93,7 +93,7 @@ TEST(CryptoOffload, CarriesTheKeyExchangeAndRecordsOfATls13Session) {
   s.certificate = "c";
   auto ctx = ServerContext::build("smtp", s, certs);
   ASSERT_TRUE(ctx.ok()) << ctx.error;
-  Session server(*ctx.context, "192.0.2.1:1");
+  Session server(ctx.context, "192.0.2.1:1");
   testing::MemClient client({.cipher_list = "TLS13-AES128-GCM-SHA256"});
   wolfSSL_UseKeyShare(client.ssl(), WOLFSSL_ECC_SECP256R1);
   const auto start = crypto_offload_counts();
@@ -124,7 +124,7 @@ TEST(CryptoOffload, RsaSignatureOfATls13HandshakeGoesThroughLibcrypto) {
   auto ctx = ServerContext::build("smtp", s, certs);
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   for (int round = 0; round < 2; ++round) {  // the second uses the cached key object
-    Session server(*ctx.context, "192.0.2.1:1");
+    Session server(ctx.context, "192.0.2.1:1");
     testing::MemClient client({});
     const auto start = crypto_offload_counts();
     ASSERT_EQ(testing::pump(server, client), testing::PumpResult::established);

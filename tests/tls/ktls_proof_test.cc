@@ -64,7 +64,7 @@ TEST_P(KtlsProof, KernelRecordsRoundTripWithWolfsslPeer) {
   auto ctx = ServerContext::build("smtp", settings, certs);
   ASSERT_TRUE(ctx.ok()) << ctx.error;
 
-  Session server(*ctx.context, "192.0.2.1:1");
+  Session server(ctx.context, "192.0.2.1:1");
   testing::MemClient client({.max_version = s.max_version, .cipher_list = s.client_ciphers});
   ASSERT_EQ(testing::pump(server, client), PumpResult::established) << server.failure();
   ASSERT_EQ(server.unconsumed_input(), 0u);
@@ -146,7 +146,7 @@ TEST(KtlsParams, CbcSuiteHasNoKernelCipher) {
   settings.certificate = "c";
   auto ctx = ServerContext::build("smtp", settings, certs);
   ASSERT_TRUE(ctx.ok()) << ctx.error;
-  Session server(*ctx.context, "192.0.2.1:1");
+  Session server(ctx.context, "192.0.2.1:1");
   testing::MemClient client(
       {.max_version = TLS1_2_VERSION, .cipher_list = "ECDHE-ECDSA-AES128-SHA256"});
   ASSERT_EQ(testing::pump(server, client), PumpResult::established) << server.failure();

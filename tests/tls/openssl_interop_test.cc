@@ -32,7 +32,7 @@ struct Served {
 
 class OneShotServer {
  public:
-  explicit OneShotServer(const ServerContext& ctx) : ctx_(ctx) {
+  explicit OneShotServer(std::shared_ptr<const ServerContext> ctx) : ctx_(std::move(ctx)) {
     lfd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -103,7 +103,7 @@ class OneShotServer {
     return out;
   }
 
-  const ServerContext& ctx_;
+  std::shared_ptr<const ServerContext> ctx_;
   int lfd_ = -1;
   int port_ = 0;
   std::thread thread_;
@@ -149,7 +149,7 @@ class OpensslInterop : public ::testing::Test {
 
 TEST_F(OpensslInterop, DefaultCertificateTls13AndGreetingOverTls) {
   auto ctx = build({});
-  OneShotServer server(*ctx);
+  OneShotServer server(ctx);
   const std::string out = s_client(server.port(), "");
   const Served s = server.result();
   ASSERT_TRUE(s.established) << s.failure << "\n" << out;
@@ -162,7 +162,7 @@ TEST_F(OpensslInterop, DefaultCertificateTls13AndGreetingOverTls) {
 
 TEST_F(OpensslInterop, SniPicksTheEcdsaCertificateOnTls12) {
   auto ctx = build({});
-  OneShotServer server(*ctx);
+  OneShotServer server(ctx);
   const std::string out = s_client(server.port(), "-servername mail.example.com -tls1_2");
   const Served s = server.result();
   ASSERT_TRUE(s.established) << s.failure << "\n" << out;
@@ -179,7 +179,7 @@ TEST_F(OpensslInterop, ClientOrderWinsWhenConfigured) {
   settings.ciphers = {"TLS13_AES_256_GCM_SHA384", "TLS13_CHACHA20_POLY1305_SHA256"};
   settings.ignore_client_order = false;
   auto ctx = build(settings);
-  OneShotServer server(*ctx);
+  OneShotServer server(ctx);
   const std::string out =
       s_client(server.port(), "-ciphersuites TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384");
   const Served s = server.result();
@@ -191,7 +191,7 @@ TEST_F(OpensslInterop, Tls13OnlyRefusesOpensslAskingForTls12) {
   config::TlsSettings settings;
   settings.protocols = {config::TlsVersion::tls13};
   auto ctx = build(settings);
-  OneShotServer server(*ctx);
+  OneShotServer server(ctx);
   const std::string out = s_client(server.port(), "-servername mail.example.com -tls1_2");
   const Served s = server.result();
   EXPECT_FALSE(s.established) << out;

@@ -67,7 +67,7 @@ class SessionTest : public ::testing::Test {
 };
 
 TEST_F(SessionTest, PlaintextBothWaysAfterHandshake) {
-  Session server(*ctx_, "192.0.2.7:40000");
+  Session server(ctx_, "192.0.2.7:40000");
   MemClient client({});
   ASSERT_EQ(testing::pump(server, client), PumpResult::established);
   std::vector<std::byte> out;
@@ -90,7 +90,7 @@ TEST_F(SessionTest, PlaintextBothWaysAfterHandshake) {
 }
 
 TEST_F(SessionTest, LargeWriteIsSplitIntoRecordsAndArrivesWhole) {
-  Session server(*ctx_, "192.0.2.7:40000");
+  Session server(ctx_, "192.0.2.7:40000");
   MemClient client({});
   ASSERT_EQ(testing::pump(server, client), PumpResult::established);
   const std::string big(100000, 'x');
@@ -105,7 +105,7 @@ TEST_F(SessionTest, LargeWriteIsSplitIntoRecordsAndArrivesWhole) {
 // The ring hands over whatever one recv returned: a handshake fed one byte
 // at a time must end exactly as one fed whole.
 TEST_F(SessionTest, HandshakeFedOneByteAtATime) {
-  Session server(*ctx_, "192.0.2.7:40000");
+  Session server(ctx_, "192.0.2.7:40000");
   MemClient client({.sni = "mx.example.org"});
   std::vector<std::byte> out;
   bool client_done = false;
@@ -126,7 +126,7 @@ TEST_F(SessionTest, HandshakeFedOneByteAtATime) {
 }
 
 TEST_F(SessionTest, CloseNotifyEndsTheSessionCleanly) {
-  Session server(*ctx_, "192.0.2.7:40000");
+  Session server(ctx_, "192.0.2.7:40000");
   MemClient client({});
   ASSERT_EQ(testing::pump(server, client), PumpResult::established);
   wolfSSL_shutdown(client.ssl());
@@ -136,7 +136,7 @@ TEST_F(SessionTest, CloseNotifyEndsTheSessionCleanly) {
 }
 
 TEST_F(SessionTest, ServerShutdownSendsCloseNotify) {
-  Session server(*ctx_, "192.0.2.7:40000");
+  Session server(ctx_, "192.0.2.7:40000");
   MemClient client({});
   ASSERT_EQ(testing::pump(server, client), PumpResult::established);
   client.read_all();  // consume the session ticket
@@ -152,7 +152,7 @@ TEST_F(SessionTest, ServerShutdownSendsCloseNotify) {
 TEST_F(SessionTest, RefusedVersionIsLoggedOnOneLineWithClientSniOfferAndReason) {
   auto tls13_only = make({config::TlsVersion::tls13});
   LogCapture log;
-  Session server(*tls13_only, "192.0.2.7:40000");
+  Session server(tls13_only, "192.0.2.7:40000");
   MemClient client({.sni = "mx.example.org", .max_version = TLS1_2_VERSION});
   ASSERT_EQ(testing::pump(server, client), PumpResult::server_failed);
   server.log_failure();
@@ -168,7 +168,7 @@ TEST_F(SessionTest, RefusedVersionIsLoggedOnOneLineWithClientSniOfferAndReason) 
 
 TEST_F(SessionTest, TimeoutFromTheShardFailsTheHandshake) {
   LogCapture log;
-  Session server(*ctx_, "192.0.2.7:40000");
+  Session server(ctx_, "192.0.2.7:40000");
   server.fail("timeout");  // the shard's tls.timeout timer fired; nothing was received
   EXPECT_EQ(server.handshake(), Handshake::failed);
   server.log_failure();
@@ -178,7 +178,7 @@ TEST_F(SessionTest, TimeoutFromTheShardFailsTheHandshake) {
 }
 
 TEST_F(SessionTest, PlaintextSmtpOnATlsPortFails) {
-  Session server(*ctx_, "192.0.2.7:40000");
+  Session server(ctx_, "192.0.2.7:40000");
   server.feed(as_bytes("EHLO client.example\r\n"));
   EXPECT_EQ(server.handshake(), Handshake::failed);
   EXPECT_EQ(server.info().offered, "not-tls");
