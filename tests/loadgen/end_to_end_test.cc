@@ -187,14 +187,4 @@ TEST_F(LoadgenEndToEnd, HoldIdleKeepsSessionsOpen) {
   EXPECT_EQ(field("errors"), 0);
 }
 
-TEST_F(LoadgenEndToEnd, SourceAddressesAreBoundInTurn) {
-  start_sink({});
-  ASSERT_EQ(bench({"--messages", "60", "--connections", "6", "--source-addresses",
-                   "127.0.0.2-127.0.0.4"}),
-            0)
-      << json_;
-  EXPECT_EQ(field("messages_ok"), 60);
-  EXPECT_EQ(field("errors"), 0);
-}
-
 }  // namespace

@@ -42,7 +42,7 @@ class LoadgenTlsEndToEnd : public BenchFixture {
     ASSERT_TRUE(wait_for_port(port_)) << read_file(dir_ + "/server.err");
   }
 
-  // "messages=N sni=a,b", written by the server when it is stopped.
+  // "messages=N sni=a,b peers=x,y", written by the server when it is stopped.
   std::string server_report() {
     stop_process(server_);
     return read_file(dir_ + "/server.report");
@@ -61,7 +61,7 @@ TEST_F(LoadgenTlsEndToEnd, StartTlsWithSni) {
   EXPECT_EQ(field("messages_ok"), 40);
   EXPECT_EQ(field("errors"), 0);
   EXPECT_NE(json_.find("\"tls\": {\"count\": 40"), std::string::npos) << json_;
-  EXPECT_EQ(server_report(), "messages=40 sni=mx.bench.test\n");
+  EXPECT_EQ(server_report(), "messages=40 sni=mx.bench.test peers=127.0.0.1\n");
 }
 
 TEST_F(LoadgenTlsEndToEnd, ImplicitTlsLmtpWithBdat) {
@@ -74,7 +74,7 @@ TEST_F(LoadgenTlsEndToEnd, ImplicitTlsLmtpWithBdat) {
   EXPECT_EQ(field("messages_ok"), 40);
   EXPECT_EQ(field("sessions"), 8);
   EXPECT_EQ(field("errors"), 0);
-  EXPECT_EQ(server_report(), "messages=40 sni=\n");  // no --sni: no server_name sent
+  EXPECT_EQ(server_report(), "messages=40 sni= peers=127.0.0.1\n");  // no --sni, no server_name
 }
 
 TEST_F(LoadgenTlsEndToEnd, StartTlsNotOfferedIsAnError) {
@@ -86,6 +86,18 @@ TEST_F(LoadgenTlsEndToEnd, StartTlsNotOfferedIsAnError) {
   EXPECT_EQ(field("messages_ok"), 0);
   EXPECT_EQ(field("messages_failed"), 4);
   EXPECT_EQ(field("errors"), 4);
+}
+
+// Here only because this server reports its peers; TLS is not involved.
+TEST_F(LoadgenTlsEndToEnd, SourceAddressesAreBoundInTurn) {
+  start_server({"--mode", "starttls"});
+  ASSERT_EQ(bench(port_, {"--messages", "30", "--connections", "3", "--source-addresses",
+                          "127.0.0.2-127.0.0.4"}),
+            0)
+      << json_ << read_file(dir_ + "/server.err");
+  EXPECT_EQ(field("messages_ok"), 30);
+  // 127.0.0.1 is this test's own readiness probe; the rest are ringmx-bench.
+  EXPECT_EQ(server_report(), "messages=30 sni= peers=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4\n");
 }
 
 }  // namespace

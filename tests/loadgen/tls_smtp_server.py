@@ -5,7 +5,8 @@ smtp-sink offers neither STARTTLS nor CHUNKING, so this one does: EHLO/LHLO
 with PIPELINING, CHUNKING and (in plain mode) STARTTLS, MAIL, RCPT, DATA,
 BDAT, RSET, NOOP, QUIT, and implicit TLS. Pipelined commands are read in
 order from the stream. It counts accepted messages and the SNI names it was
-offered, and writes "messages=N sni=a,b" to --report when it gets SIGTERM.
+offered and the client addresses it saw, and writes "messages=N sni=a,b
+peers=x,y" to --report when it gets SIGTERM.
 
 usage: tls_smtp_server.py --port P --cert C --key K --mode starttls|implicit --report FILE
 """
@@ -16,10 +17,12 @@ import ssl
 
 MESSAGES = 0
 SNI = set()
+PEERS = set()
 
 
 async def session(reader, writer, args, tls_context):
     global MESSAGES
+    PEERS.add(writer.get_extra_info("peername")[0])
     tls_on = args.mode == "implicit"
     lmtp = args.lmtp
     rcpts = 0
@@ -96,7 +99,8 @@ async def main():
     async with server:
         await stop.wait()
     with open(args.report, "w") as f:
-        f.write(f"messages={MESSAGES} sni={','.join(sorted(SNI))}\n")
+        f.write(f"messages={MESSAGES} sni={','.join(sorted(SNI))} "
+                f"peers={','.join(sorted(PEERS))}\n")
 
 
 asyncio.run(main())
