@@ -109,6 +109,20 @@ std::string format_json(const Totals& t, const Options& o) {
   s += fmt::format("  \"pipelining\": {},\n  \"bdat\": {},\n", o.pipelining, o.bdat);
   s += fmt::format("  \"threads\": {},\n  \"connections\": {},\n", t.threads,
                    o.hold_idle ? *o.hold_idle : o.connections);
+  // The run as asked, so that a JSON file says how to reproduce it.
+  auto or_null = [](auto value) { return value ? fmt::format("{}", *value) : std::string("null"); };
+  s += fmt::format("  \"messages_requested\": {},\n", or_null(o.messages));
+  s += fmt::format("  \"duration_seconds\": {},\n",
+                   o.duration
+                       ? fmt::format("{:.3f}", std::chrono::duration<double>(*o.duration).count())
+                       : "null");
+  s += fmt::format("  \"rate_per_second\": {},\n", or_null(o.rate));
+  s += fmt::format("  \"hold_idle_requested\": {},\n", or_null(o.hold_idle));
+  s += "  \"sizes\": [";
+  for (std::size_t i = 0; i < o.sizes.size(); ++i)
+    s += fmt::format("{}{{\"bytes\": {}, \"weight\": {}}}", i ? ", " : "", o.sizes[i].bytes,
+                     o.sizes[i].weight);
+  s += "],\n";
   s += fmt::format("  \"recipients\": {},\n  \"per_connection\": {},\n", o.recipients,
                    o.per_connection);
   s += fmt::format("  \"elapsed_seconds\": {:.6f},\n", t.elapsed_seconds);
