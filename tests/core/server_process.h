@@ -40,6 +40,7 @@ class ServerProcess {
   // Rewrites the configuration file (for SIGHUP).
   void rewrite(const std::string& toml);
   pid_t pid() const { return pid_; }
+  bool running() const { return pid_ > 0 && !reaped_; }
   void signal(int sig);
   // Exit code, or -1 when it did not exit within the bound (then killed).
   int wait_exit(int timeout_ms = 30000);
