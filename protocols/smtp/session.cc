@@ -170,6 +170,7 @@ void Session::commit_result(std::span<const CommitResult> per_recipient, Output&
   if (pending_.empty()) return;
   std::unique_ptr<Transaction> tx = std::move(pending_.front());
   pending_.erase(pending_.begin());
+  if (pending_.empty()) decltype(pending_)().swap(pending_);  // idle again: hold no memory
   if (!tx->silent) {
     answer_commit(*tx, per_recipient, out);
     out.replies += tx->held;

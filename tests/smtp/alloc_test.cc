@@ -14,6 +14,11 @@ namespace {
 std::atomic<size_t> g_allocations{0};
 }
 
+// These new/delete pair with each other (malloc/free); GCC cannot see that
+// once they are inlined into callers.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;

@@ -274,3 +274,36 @@ TEST(Commands, CountsForTheDisconnectLine) {
 
 }  // namespace
 }  // namespace ringmx::smtp::testing
+
+namespace ringmx::smtp::testing {
+namespace {
+
+TEST(SettingsBounds, DefaultsAreValidAndEachBoundIsChecked) {
+  EXPECT_EQ(Harness::defaults().validate(), std::nullopt);
+  Settings s = Harness::defaults();
+  s.max_line = 100;
+  EXPECT_EQ(s.validate(), "max_line=100: must be in [512, 65536]");
+  s = Harness::defaults();
+  s.max_recipients = 0;
+  EXPECT_EQ(s.validate(), "max_recipients=0: must be in [1, 100000]");
+  s = Harness::defaults();
+  s.max_message_size = 10;
+  EXPECT_EQ(s.validate(), "max_message_size=10: must be in [1024, 1099511627776]");
+  s = Harness::defaults();
+  s.max_messages = 0;
+  EXPECT_EQ(s.validate(), "max_messages=0: must be in [1, 1000000]");
+  s = Harness::defaults();
+  s.max_received_headers = 5000;
+  EXPECT_EQ(s.validate(), "max_received_headers=5000: must be in [1, 1000]");
+  s = Harness::defaults();
+  s.transfer_limit = 1;
+  EXPECT_EQ(s.validate(), "transfer_limit=1: must be in [4096, 17592186044416]");
+  s = Harness::defaults();
+  s.tls_required = true;
+  EXPECT_EQ(s.validate(), "tls_required: needs starttls_offered (a certificate)");
+  s.hostname.clear();
+  EXPECT_EQ(s.validate(), "hostname: must not be empty");
+}
+
+}  // namespace
+}  // namespace ringmx::smtp::testing
