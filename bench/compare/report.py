@@ -256,7 +256,9 @@ def results_md(info, summary, workloads, bursts, idle, missing, rows, chart_png)
                 "Linux drops the SYN or the final ACK and counts a ListenOverflow; the client "
                 "retries after 1 s, 3 s, ..., or sits \"connected\" without a greeting. "
                 "ListenOverflows is namespace-wide: another program's overflows in the same "
-                "second would count too.", "",
+                "second would count too. ringmx opens one SO_REUSEPORT socket per shard (2 "
+                "here), each with the configured backlog, so `socket.backlog = 16` gives it "
+                "2 x 16 queue slots; smtp-sink has one socket.", "",
                 burst_table(bursts), ""]
     if idle:
         out += ["## Memory per idle connection", "",
