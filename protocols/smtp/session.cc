@@ -229,6 +229,13 @@ void Session::shutdown(Output& out) {
   close_if_draining(out);
 }
 
+void Session::disconnected(Output& out) {
+  for (auto& p : pending_)
+    p->silent = true;
+  end_transaction(out);
+  enter(State::closed);
+}
+
 bool Session::in_transaction() const {
   return tx_ != nullptr || !pending_.empty();
 }

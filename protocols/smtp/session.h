@@ -3,15 +3,21 @@
 // completions and the tests drive it from strings.
 //
 // Driving it (the runtime's side of the contract):
+// clang-format off
 //   Session s(settings, ids, clock, conn);
-//   s.start(out);                          // 220 greeting (after the handshake for implicit TLS)
-//   loop:
-//     n = s.receive(bytes, out);           // any split of the stream
-//     send(out.replies) in ONE write;      // RFC 2920 grouping
-//     act on out.actions in order;         // message_begin/body_chunk/message_end/abort,
-//     start_tls, close if n < bytes.size(): discard the rest (only after STARTTLS, CVE-2011-0411)
+//   s.start(out);                       // 220 greeting (after the handshake for implicit TLS)
+//   on each read:
+//     n = s.receive(bytes, out);        // any split of the stream
+//     send out.replies in ONE write     // RFC 2920 grouping
+//     act on out.actions in order       // message_begin, body_chunk, message_end,
+//                                       // message_abort, start_tls, close
+//     n < bytes.size(): discard the rest (only after STARTTLS, CVE-2011-0411)
 //     out.clear();
-//   spool says committed/no space/failed:  s.commit_result(result, out), then send/act as above.
+//   the spool answers a message_end:    s.commit_result(result, out), then send/act as above
+//   the peer went away:                 s.disconnected(out) aborts a message in progress
+// clang-format on
+// Every message_end gets one commit_result(), in order (also after a close,
+// unless the session is destroyed first): then the session lets go of it.
 //
 // Lifetimes: a body_chunk view points either into the bytes given to that
 // receive() call (keep that buffer until the spool wrote the chunk), or into
@@ -178,6 +184,9 @@ class Session {
   void duration_exceeded(Output& out);  // 421 4.7.0 + close
   // Idle: 421 4.3.2 + close now. In a transaction: finish it, then 421 + close.
   void shutdown(Output& out);
+  // The connection is gone (reset, read error, or after our close): a
+  // message whose content was being received is aborted; no reply.
+  void disconnected(Output& out);
 
   bool in_transaction() const;  // MAIL given, or a message awaiting its commit
   bool closed() const;          // a close action was emitted

@@ -266,3 +266,22 @@ TEST(Memory, IdleSessionIsSmall) {
 
 }  // namespace
 }  // namespace ringmx::smtp::testing
+
+namespace ringmx::smtp::testing {
+namespace {
+
+TEST(Disconnect, AbortsTheMessageInProgressAndSilencesPending) {
+  Harness h;
+  h.start();
+  h.say("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nx\r\n.\r\n");
+  h.say("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nhalf a mess");
+  h.session->disconnected(h.out);
+  EXPECT_EQ(h.drain(), "");
+  EXPECT_EQ(h.aborts, 1);
+  EXPECT_TRUE(h.session->closed());
+  EXPECT_EQ(h.commit(CommitResult::committed), "") << "nobody to tell";
+  EXPECT_FALSE(h.session->in_transaction());
+}
+
+}  // namespace
+}  // namespace ringmx::smtp::testing
