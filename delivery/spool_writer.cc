@@ -215,10 +215,14 @@ struct ShardSpool::Impl {
     size_t refused_commits = s->unsynced.size();
     // The failed I/O's own commits (its completion is this call). A write
     // failing while an fsync runs leaves that fsync's round to its result.
-    if (std::string_view(op) == "write")
+    if (std::string_view(op) == "write") {
       refused_commits += drop_batch(s, out);
-    else
+    } else {
       refused_commits += s->syncing.size();
+      // A short write waiting for its continuation is not in flight: it
+      // will never be resubmitted, so it ends here.
+      if (s->writing && s->resubmit) refused_commits += drop_batch(s, out);
+    }
     for (PendingRecord& r : s->pending) {
       if (r.releases) out.released_buffers.push_back(r.buffer_ref);
       if (r.is_commit) {

@@ -251,6 +251,35 @@ TEST(SpoolFsyncFault, FailedFsyncRefusesEverythingNotYetDurable) {
   expect_spool_holds(dir.path(), {&durable, &after});
 }
 
+// A short write whose continuation is not yet submitted when the fsync
+// fails: it is never resubmitted, so its commits and buffers end at once.
+TEST(SpoolFsyncFault, FailedFsyncEndsAShortWriteAwaitingItsContinuation) {
+  TempDir dir;
+  ShardSpool spool(dir.path(), 0, 64 << 20);
+  Harness h(spool);
+  Completions c;
+  auto round1 = start(spool, 2, 100);
+  commit(spool, round1);
+  IoRequest w1, f1, w2;
+  ASSERT_TRUE(spool.next_io(w1));
+  spool.complete(w1.token, execute_sync(w1), c);
+  ASSERT_TRUE(spool.next_io(f1));
+  auto round2 = start(spool, 2, 200);
+  commit(spool, round2);
+  ASSERT_TRUE(spool.next_io(w2));
+  IoRequest part = w2;
+  part.iov = w2.iov.first(1);  // the first record header only
+  spool.complete(w2.token, execute_sync(part), c);
+  spool.complete(f1.token, -EIO, c);
+  h.absorb(c);
+  expect_all(h, round1, CommitResult::failed);
+  expect_all(h, round2, CommitResult::failed);
+  expect_buffers_released(h, round2);
+  IoRequest none;
+  EXPECT_FALSE(spool.next_io(none));
+  EXPECT_EQ(spool.in_flight(), 0u);
+}
+
 TEST(SpoolFsyncFault, FsyncEnospcIsNoSpace) {
   TempDir dir;
   ShardSpool spool(dir.path(), 0, 64 << 20);
