@@ -148,7 +148,7 @@ ParsedPath parse_path(std::string_view s, bool allow_null, bool allow_postmaster
   if (i >= s.size()) return r;
   std::string_view inner = s.substr(1, i - 1);
   r.rest = s.substr(i + 1);
-  if (i + 1 > 256 + 2) {  // path incl. brackets, 4.5.3.1.3
+  if (i + 1 > 256) {  // the path, brackets included: RFC 5321 4.5.3.1.3
     r.error = PathError::too_long;
     return r;
   }

@@ -5,7 +5,7 @@
 //
 // The input drives one session: its first byte picks the settings, then each
 // control byte is an event (feed the next n bytes, answer a commit, finish a
-// TLS handshake, time out, shut down). Invariants checked, abort() on breach:
+// TLS handshake, time out, shut down, lose the peer). Invariants checked, abort() on breach:
 //   - every reply line is "ddd[ -]" plus an enhanced code "c.s.d " (class
 //     2/4/5), except the greeting, EHLO/HELO lines and 354 (RFC 2034);
 //     it ends in CRLF and has no other CR or LF;
@@ -227,6 +227,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if ((ctl & 7) == 0) session.idle_timeout(out);
         if ((ctl & 7) == 1) session.duration_exceeded(out);
         if ((ctl & 7) == 2) session.shutdown(out);
+        if ((ctl & 7) == 3) {
+          session.disconnected(out);
+          w.closed = true;  // the peer is gone: nothing may be sent any more
+        }
         break;
     }
     w.act(out, s.mode);
