@@ -8,7 +8,9 @@
 #include <memory>
 #include <string>
 
+#include "core/proxy_stage.h"
 #include "core/timer_wheel.h"
+#include "protocols/http/session.h"
 #include "protocols/smtp/session.h"
 
 namespace ringmx::core {
@@ -18,20 +20,27 @@ struct ListenerView;
 // Why a connection ended, for the disconnect log line.
 enum class CloseReason : std::uint8_t {
   none,
-  quit,         // the session closed after QUIT
-  protocol,     // the session closed for another reason (limits, errors)
-  disconnect,   // the client closed first
-  io_error,     // recv/send failed
-  timeout,      // idle timeout
-  duration,     // session duration exceeded
-  shutdown,     // drain
-  unsupported,  // the engine asked for something this runtime cannot do (TLS)
+  quit,          // the session closed after QUIT
+  protocol,      // the session closed for another reason (limits, errors)
+  disconnect,    // the client closed first
+  io_error,      // recv/send failed
+  timeout,       // idle timeout
+  duration,      // session duration exceeded
+  shutdown,      // drain
+  unsupported,   // the engine asked for something this runtime cannot do (TLS)
+  proxy_header,  // a trusted peer's PROXY header was malformed or did not arrive in time
+  count_,
 };
 const char* to_string(CloseReason r);
 
 struct Connection {
   TimerNode timer;  // owner = slot; the earlier of the idle and duration deadlines
+  // Exactly one of these while open: the SMTP/LMTP engine, the
+  // management (http) engine, or the PROXY header stage that comes before
+  // either for a trusted peer.
   std::unique_ptr<smtp::Session> session;
+  std::unique_ptr<http::Session> http;
+  std::unique_ptr<ProxyStage> proxy;
   ListenerView* view = nullptr;
   // Reply bytes: `sending` is in flight (from offset `sent`), `queued` was
   // produced while it was; both freed when the last byte left.
@@ -50,6 +59,7 @@ struct Connection {
   bool send_armed = false;
   bool close_after_send = false;  // the session asked to close once replies are out
   bool closing = false;           // cancel issued; close when inflight reaches 0
+  bool http_resume = false;       // the http engine wants resume() once its output left
   CloseReason reason = CloseReason::none;
 
   bool live() const { return fd >= 0 && !closing; }

@@ -10,8 +10,6 @@
 namespace ringmx::core {
 
 std::string not_served(const config::Listener& l) {
-  if (l.protocol == config::Protocol::http)
-    return "the management (http) protocol is not served by this build yet";
   if (l.tls.implicit) return "implicit TLS is not served by this build yet";
   return {};
 }

@@ -25,6 +25,9 @@ namespace ringmx::core {
 struct ListenerCounters {
   std::atomic<std::uint32_t> connections{0};
   std::atomic<std::uint64_t> rejected{0};
+  // Connections given a session. On the same cache line as `connections`,
+  // which every accept writes already, so it adds no sharing of its own.
+  std::atomic<std::uint64_t> accepted{0};
 };
 
 struct ListenerRuntime {
@@ -49,9 +52,9 @@ struct ListenerSet {
   std::vector<ListenSocket> sockets;
 };
 
-// Listeners this runtime serves: smtp and lmtp without implicit TLS. The
-// management (http) listener and implicit-TLS listeners are skipped with a
-// warning (not bound) until protocols/http and tls/session.h are driven.
+// Listeners this runtime serves: smtp, lmtp and the management (http)
+// listener, without implicit TLS. Implicit-TLS listeners are skipped with a
+// warning (not bound) until tls/session.h is driven.
 // Empty when served, else why not.
 std::string not_served(const config::Listener& l);
 

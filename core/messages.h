@@ -1,6 +1,7 @@
 // What the server thread and the shards tell each other (see mailbox.h).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -11,11 +12,17 @@ namespace ringmx::core {
 
 struct ShardMessage {
   enum class Kind {
-    reload,  // accept on `listeners` from now on; close own sockets not in it
-    drain,   // stop accepting, finish sessions, stop
+    reload,         // accept on `listeners` from now on; close own sockets not in it
+    drain,          // stop accepting, finish sessions, stop
+    reload_result,  // answer the POST /reload of connection `slot`/`generation`
   };
   Kind kind = Kind::drain;
   std::shared_ptr<const ListenerSet> listeners;  // reload only
+  // reload_result only.
+  std::uint32_t slot = 0;
+  std::uint32_t generation = 0;
+  bool ok = false;
+  std::string errors = {};
 };
 
 struct ServerEvent {

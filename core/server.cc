@@ -15,6 +15,7 @@
 #include "core/listeners.h"
 #include "core/log/log.h"
 #include "core/mailbox.h"
+#include "core/management.h"
 #include "core/messages.h"
 #include "core/privileges.h"
 #include "core/shard.h"
@@ -58,7 +59,11 @@ class Server {
  private:
   bool start();
   void loop();
-  void reload();
+  // SIGHUP and POST /reload. False when the running configuration was
+  // kept; `errors` then says why, one line per error.
+  bool reload(std::string* errors = nullptr);
+  // Runs one reload for every POST /reload queued, and answers each.
+  void serve_reload_requests();
   void stop_shards();
   // Waits until every shard posted `kind` (or one failed); false on failure.
   bool wait_all(ServerEvent::Kind kind);
@@ -69,6 +74,7 @@ class Server {
   std::shared_ptr<const ListenerSet> listeners_;
   std::vector<std::unique_ptr<Shard>> shards_;
   Mailbox<ServerEvent> events_;
+  ServerControl control_;
   int signal_fd_ = -1;
 };
 
@@ -127,8 +133,11 @@ bool Server::start() {
     close_sockets(*set);
     return false;
   }
+  for (unsigned i = 0; i < shard_count_; ++i)
+    control_.metrics.push_back(std::make_unique<ShardMetrics>());
   for (unsigned i = 0; i < shard_count_; ++i) {
     ShardOptions o;
+    o.control = &control_;
     o.index = i;
     o.cpu = cpus[i % cpus.size()];
     o.listeners = set;
@@ -138,6 +147,7 @@ bool Server::start() {
   for (auto& s : shards_)
     s->start();
   if (!wait_all(ServerEvent::Kind::ready)) return false;
+  control_.ready.store(true, std::memory_order_relaxed);
   log::info("ready", "shards={} listeners={} sockets={} pid={}", shard_count_,
             set->listeners.size(), set->sockets.size(), getpid());
   sd_notify("READY=1");
@@ -167,6 +177,14 @@ bool Server::wait_all(ServerEvent::Kind kind) {
 
 void Server::loop() {
   for (;;) {
+    pollfd p[2] = {{signal_fd_, POLLIN, 0}, {control_.reloads.fd(), POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      log::error("server.poll", "error={}", log::quote(std::strerror(errno)));
+      break;
+    }
+    if (p[1].revents & POLLIN) serve_reload_requests();
+    if (!(p[0].revents & POLLIN)) continue;
     signalfd_siginfo si;
     ssize_t n = read(signal_fd_, &si, sizeof si);
     if (n != sizeof si) {
@@ -183,6 +201,7 @@ void Server::loop() {
     sd_notify("STOPPING=1");
     break;
   }
+  control_.ready.store(false, std::memory_order_relaxed);
   stop_shards();
   log::info("server.stopped", "shards={}", shard_count_);
 }
@@ -198,7 +217,28 @@ void Server::stop_shards() {
   shards_.clear();
 }
 
-void Server::reload() {
+void Server::serve_reload_requests() {
+  std::uint64_t n;
+  [[maybe_unused]] ssize_t r = read(control_.reloads.fd(), &n, sizeof n);
+  std::vector<ReloadRequest> asked = control_.reloads.take();
+  if (asked.empty()) return;
+  // Requests that arrived together share one reload: each asked for the
+  // file as it is now, and one reload gives them that.
+  log::info("reload.requested", "source=http requests={}", asked.size());
+  std::string errors;
+  const bool ok = reload(&errors);
+  for (const ReloadRequest& q : asked) {
+    ShardMessage m;
+    m.kind = ShardMessage::Kind::reload_result;
+    m.slot = q.slot;
+    m.generation = q.generation;
+    m.ok = ok;
+    m.errors = errors;
+    shards_[q.shard]->post(std::move(m));
+  }
+}
+
+bool Server::reload(std::string* errors) {
   sd_notify("RELOADING=1");
   config::LoadResult r = path_.empty() ? config::load_embedded_default() : config::load_file(path_);
   for (const config::Diagnostic& w : r.warnings)
@@ -206,18 +246,22 @@ void Server::reload() {
   if (!r.ok()) {
     for (const config::Diagnostic& e : r.errors)
       log::error("reload.invalid", "message={}", log::quote(e.to_string()));
+    if (errors)
+      for (const config::Diagnostic& e : r.errors)
+        *errors += e.to_string() + "\n";
     log::error("reload.rejected", "file={} errors={} action=kept-running-configuration",
                log::quote(path_.empty() ? "<embedded default>" : path_), r.errors.size());
     sd_notify("READY=1");
-    return;
+    return false;
   }
   auto next = std::make_shared<const config::Config>(std::move(*r.config));
   std::string error;
   auto set = open_listeners(next, shard_count_, listeners_.get(), &error);
   if (!set) {
     log::error("reload.bind_failed", "{} action=kept-running-configuration", error);
+    if (errors) *errors += error + "\n";
     sd_notify("READY=1");
-    return;
+    return false;
   }
   log::set_level(to_log_level(next->log_level));
   // Shards and the spool are made once at start; say so rather than
@@ -246,6 +290,7 @@ void Server::reload() {
             log::quote(path_.empty() ? "<embedded default>" : path_), set->listeners.size(),
             set->sockets.size());
   sd_notify("READY=1");
+  return true;
 }
 
 }  // namespace

@@ -105,6 +105,9 @@ std::string Shard::init() {
     return fmt::format("spool {}: {}", cfg.spool_path, e.what());
   }
   ids_.sink = sink_.get();
+  metrics_ = options_.control->metrics[options_.index].get();
+  management_ =
+      std::make_unique<Management>(*options_.control, options_.index, listeners_, draining_);
   drain_timer_.kind = kDrainTimer;
   arm_mailbox();
   apply_listeners(options_.listeners);
@@ -133,6 +136,7 @@ void Shard::loop() {
                  log::quote(std::strerror(-rc)));
       break;
     }
+    if (rc > 0) bump(metrics_->ring_submissions, static_cast<std::uint64_t>(rc));
     now_ms_ = monotonic_ms();
     unsigned head, seen = 0;
     io_uring_cqe* cqe;
@@ -141,6 +145,7 @@ void Shard::loop() {
       ++seen;
     }
     io_uring_cq_advance(&ring_, seen);
+    bump(metrics_->ring_completions, seen);
   }
 }
 
@@ -203,6 +208,9 @@ void Shard::on_mailbox() {
         break;
       case ShardMessage::Kind::drain:
         begin_drain();
+        break;
+      case ShardMessage::Kind::reload_result:
+        on_reload_result(m);
         break;
     }
   }
@@ -281,9 +289,16 @@ void Shard::begin_drain() {
   // Idle sessions get 421 4.3.2 now; the others finish their transaction.
   for (Connection& c : connections_) {
     if (!c.live()) continue;
+    if (c.reason == CloseReason::none) c.reason = CloseReason::shutdown;
+    if (!c.session) {
+      // A management client or a PROXY header still on its way: nothing
+      // to finish; a response being sent goes out first.
+      c.close_after_send = true;
+      flush(c);
+      continue;
+    }
     out_.clear();
     c.session->shutdown(out_);
-    if (c.reason == CloseReason::none) c.reason = CloseReason::shutdown;
     handle_output(c);
   }
   wheel_->arm(&drain_timer_,
@@ -320,6 +335,10 @@ void Shard::on_timer(TimerNode* node) {
       // shutdown-timeout: whatever is still open gets 421 and is closed.
       for (Connection& c : connections_) {
         if (!c.live()) continue;
+        if (!c.session) {
+          begin_close(c, CloseReason::shutdown);
+          continue;
+        }
         queue_reply(c, fmt::format("421 4.3.2 {} Service shutting down\r\n",
                                    c.view->runtime->listener->hostname));
         c.close_after_send = true;

@@ -9,14 +9,17 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "core/buffer_ring.h"
 #include "core/connection.h"
 #include "core/listeners.h"
 #include "core/mailbox.h"
+#include "core/management.h"
 #include "core/messages.h"
 #include "core/timer_wheel.h"
 #include "delivery/spool_writer.h"
@@ -58,6 +61,7 @@ struct ShardOptions {
   int cpu = 0;
   std::shared_ptr<const ListenerSet> listeners;
   Mailbox<ServerEvent>* events = nullptr;
+  ServerControl* control = nullptr;  // metrics, readiness, reload requests (management.h)
 };
 
 class Shard {
@@ -121,6 +125,18 @@ class Shard {
   void reject(int fd, ListenerView* v);
   void on_reject(std::uint32_t fd, std::uint32_t view_index, bool sent, int res);
   void open_connection(int fd, ListenerView* v, const config::BindAddress* bound);
+  // Creates the listener's engine (SMTP/LMTP or http) and lets it speak first.
+  void start_session(Connection& c, smtp::ConnectionInfo info, const sockaddr_storage& peer);
+
+  // The PROXY header stage (proxy_stage.cc is the parsing; this is the I/O).
+  bool proxy_required(const ListenerView& v, const sockaddr_storage& peer) const;
+  void on_proxy_bytes(Connection& c, std::span<const char> bytes);
+  void refuse_proxy(Connection& c, ProxyRefusal why, std::string_view reason);
+
+  // Management (http) connections (http_connection.cc).
+  void on_http_bytes(Connection& c, std::span<const char> bytes);
+  void handle_http(Connection& c, http::Output out);
+  void on_reload_result(const ShardMessage& m);
 
   // Connections (shard_connection.cc).
   Connection* lookup(std::uint32_t slot, std::uint32_t generation);
@@ -174,6 +190,13 @@ class Shard {
   std::uint32_t live_ = 0;              // connections not yet freed
   std::uint32_t rejects_inflight_ = 0;
   bool starved_logged_ = false;
+
+  ShardMetrics* metrics_ = nullptr;  // options_.control->metrics[index]; written only here
+  std::unique_ptr<Management> management_;
+  // Peers whose bad PROXY header was logged already (bounded; cleared when full).
+  std::unordered_set<std::string> proxy_logged_;
+  // Per spool token slot: when its fsync was submitted (0 for writes).
+  std::vector<std::uint64_t> fsync_started_ns_;
 
   smtp::Output out_;  // reused for every engine call: allocates nothing per read
   delivery::Completions completions_;

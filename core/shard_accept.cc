@@ -196,22 +196,48 @@ void Shard::open_connection(int fd, ListenerView* v, const config::BindAddress* 
   c.view = v;
   c.client = info.client;
   ++v->users;
-  c.session = std::make_unique<smtp::Session>(rt.smtp, ids_, clock_, std::move(info));
   c.opened_ms = now_ms_;
   const config::SessionSettings& ss = rt.config->session;
   c.idle_deadline_ms = now_ms_ + static_cast<std::uint64_t>(ss.timeout.count());
   c.end_deadline_ms = now_ms_ + static_cast<std::uint64_t>(ss.duration.count());
   c.timer.kind = kConnectionTimer;
   c.timer.owner = slot;
-  wheel_->arm(&c.timer, std::min(c.idle_deadline_ms, c.end_deadline_ms));
-  arm_tick();
   ++live_;
   ++stats_.accepted;
+  rt.counters->accepted.fetch_add(1, std::memory_order_relaxed);
 
+  if (proxy_required(*v, peer)) {
+    // A trusted peer: silent until its PROXY header is complete, and
+    // server.proxy.timeout bounds the whole header (traffic does not
+    // extend it: the idle deadline only moves once a session exists).
+    c.proxy = std::make_unique<ProxyStage>();
+    c.proxy->info = std::move(info);
+    c.proxy->peer = peer;
+    c.idle_deadline_ms = now_ms_ + static_cast<std::uint64_t>(rt.config->proxy_timeout.count());
+    wheel_->arm(&c.timer, std::min(c.idle_deadline_ms, c.end_deadline_ms));
+    arm_tick();
+    arm_recv(c);
+    return;
+  }
+  wheel_->arm(&c.timer, std::min(c.idle_deadline_ms, c.end_deadline_ms));
+  arm_tick();
+  start_session(c, std::move(info), peer);
+  if (c.live()) arm_recv(c);
+}
+
+void Shard::start_session(Connection& c, smtp::ConnectionInfo info, const sockaddr_storage& peer) {
+  const ListenerRuntime& rt = *c.view->runtime;
+  if (rt.listener->protocol == config::Protocol::http) {
+    http::SessionConfig hc;
+    if (rt.listener->auth_token) hc.auth_token = *rt.listener->auth_token;
+    hc.peer_is_loopback = http::is_loopback(peer);
+    c.http = std::make_unique<http::Session>(*management_, hc);
+    return;  // HTTP: the client speaks first
+  }
+  c.session = std::make_unique<smtp::Session>(rt.smtp, ids_, clock_, std::move(info));
   out_.clear();
   c.session->start(out_);
   handle_output(c);
-  if (c.live()) arm_recv(c);
 }
 
 }  // namespace ringmx::core

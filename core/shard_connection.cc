@@ -33,6 +33,10 @@ const char* to_string(CloseReason r) {
       return "shutdown";
     case CloseReason::unsupported:
       return "unsupported";
+    case CloseReason::proxy_header:
+      return "proxy-header";
+    case CloseReason::count_:
+      break;
   }
   return "unknown";
 }
@@ -69,18 +73,26 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
   if (res > 0) {
     const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
     buffers_->take(bid);
-    if (c.live() && !c.session->closed()) {
+    const std::span<const char> bytes = buffers_->view(bid, static_cast<std::uint32_t>(res));
+    if (c.live() && c.proxy) {
+      on_proxy_bytes(c, bytes);
+    } else if (c.live() && c.http) {
+      c.idle_deadline_ms =
+          now_ms_ + static_cast<std::uint64_t>(c.view->runtime->config->session.timeout.count());
+      on_http_bytes(c, bytes);
+    } else if (c.live() && !c.session->closed()) {
       c.idle_deadline_ms =
           now_ms_ + static_cast<std::uint64_t>(c.view->runtime->config->session.timeout.count());
       out_.clear();
       // Body chunks of this read take their own holds on the buffer
       // (append_chunk); the read's hold goes now, so a read the engine
       // consumed whole returns to the kernel at once.
-      c.session->receive(buffers_->view(bid, static_cast<std::uint32_t>(res)), out_);
+      c.session->receive(bytes, out_);
       handle_output(c);
     }
     buffers_->release(bid);
   } else if (res == 0) {
+    if (c.live() && c.proxy) refuse_proxy(c, ProxyRefusal::disconnect, "closed before the header");
     if (c.live()) begin_close(c, CloseReason::disconnect);
   } else if (res == -ENOBUFS) {
     // Every receive buffer is in use (bodies waiting for their spool
@@ -124,6 +136,7 @@ void Shard::handle_output(Connection& c) {
         break;
       case smtp::Action::Kind::message_end: {
         const smtp::Envelope& e = *a.envelope;
+        bump(metrics_->message_bytes, e.size);
         delivery::Envelope env;
         env.received_at = e.received_at;
         env.listener = e.listener;
@@ -171,7 +184,9 @@ void Shard::flush(Connection& c) {
   if (c.sent == c.sending.size()) {
     if (c.close_after_send) {
       CloseReason r = c.reason;
-      if (r == CloseReason::none)
+      if (r == CloseReason::none && !c.session)
+        r = CloseReason::quit;  // the management engine ended its connection
+      else if (r == CloseReason::none)
         r = c.session->counts().total[static_cast<std::size_t>(smtp::Verb::quit)]
                 ? CloseReason::quit
                 : CloseReason::protocol;
@@ -207,6 +222,10 @@ void Shard::on_send(Connection& c, int res) {
     if (c.sending.empty()) std::string().swap(c.sending);
   }
   flush(c);
+  if (c.http_resume && c.live() && !c.send_armed) {
+    c.http_resume = false;
+    handle_http(c, c.http->resume());
+  }
 }
 
 void Shard::begin_close(Connection& c, CloseReason reason) {
@@ -246,6 +265,11 @@ void Shard::finish_close(Connection& c) {
   // The slot is free before the client can see the close, so a client that
   // reconnects after EOF is not refused by max-connections.
   c.view->runtime->counters->connections.fetch_sub(1, std::memory_order_relaxed);
+  const auto reason = static_cast<std::size_t>(c.reason);
+  if (c.http)
+    bump(metrics_->management_closed[reason]);
+  else  // an SMTP/LMTP session, or a connection that never got one (PROXY refused)
+    bump(metrics_->sessions_closed[reason]);
   ::close(c.fd);
   unuse(c.view);
   const std::uint32_t slot = slot_of(c);
@@ -260,6 +284,18 @@ void Shard::finish_close(Connection& c) {
 }
 
 void Shard::on_connection_timer(Connection& c) {
+  if (c.proxy) {
+    refuse_proxy(c, ProxyRefusal::timeout, "no complete header within server.proxy.timeout");
+    return;
+  }
+  if (c.http) {
+    if (now_ms_ >= std::min(c.idle_deadline_ms, c.end_deadline_ms)) {
+      begin_close(c, now_ms_ >= c.end_deadline_ms ? CloseReason::duration : CloseReason::timeout);
+    } else {
+      wheel_->arm(&c.timer, std::min(c.idle_deadline_ms, c.end_deadline_ms));
+    }
+    return;
+  }
   out_.clear();
   if (now_ms_ >= c.end_deadline_ms) {
     c.reason = CloseReason::duration;

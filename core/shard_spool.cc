@@ -2,6 +2,8 @@
 // sink as views into receive buffers, the sink's writes and fsyncs go out
 // as SQEs, and its completions give buffers back and answer the sessions
 // waiting for their commit (250 only after the fsync that covers it).
+#include <time.h>
+
 #include <cstring>
 
 #include "core/log/log.h"
@@ -10,6 +12,13 @@
 
 namespace ringmx::core {
 namespace {
+
+std::uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000 +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
 
 // buffer_ref values: a receive buffer id, or a copy (high bit set).
 constexpr std::uint64_t kCopyRef = std::uint64_t{1} << 63;
@@ -77,6 +86,13 @@ void Shard::drive_sink() {
       spool_tokens_.emplace_back();
     }
     spool_tokens_[slot] = req.token;
+    if (fsync_started_ns_.size() < spool_tokens_.size())
+      fsync_started_ns_.resize(spool_tokens_.size());
+    fsync_started_ns_[slot] = 0;
+    if (req.op == delivery::IoRequest::Op::fsync) {
+      bump(metrics_->fsync_rounds);
+      fsync_started_ns_[slot] = monotonic_ns();
+    }
     io_uring_sqe* s = sqe();
     if (req.op == delivery::IoRequest::Op::write)
       io_uring_prep_writev(s, req.fd, req.iov.data(), static_cast<unsigned>(req.iov.size()),
@@ -92,6 +108,10 @@ void Shard::drive_sink() {
 void Shard::on_spool(std::uint32_t token_slot, int res) {
   const std::uint64_t token = spool_tokens_[token_slot];
   free_tokens_.push_back(token_slot);
+  if (fsync_started_ns_[token_slot] != 0)
+    metrics_->record_fsync(monotonic_ns() - fsync_started_ns_[token_slot]);
+  else if (res > 0)
+    bump(metrics_->spool_write_bytes, static_cast<std::uint64_t>(res));
   sink_->complete(token, res, completions_);
   apply_completions();
 }
@@ -101,10 +121,15 @@ void Shard::apply_completions() {
   for (std::uint64_t ref : completions_.released_buffers)
     release_ref(ref);
   for (const delivery::FinishedCommit& f : completions_.commits) {
-    if (f.result == delivery::CommitResult::committed)
+    if (f.result == delivery::CommitResult::committed) {
       ++stats_.committed;
-    else
+      bump(metrics_->spool_commits);
+      bump(metrics_->messages_accepted);
+    } else {
       ++stats_.commit_failed;
+      bump(f.result == delivery::CommitResult::no_space ? metrics_->messages_refused_no_space
+                                                        : metrics_->messages_refused_failed);
+    }
     const UserData w = decode(f.waiter);
     Connection* c = lookup(w.slot, w.generation);
     if (!c || !c->live()) {

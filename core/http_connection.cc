@@ -1,0 +1,40 @@
+// Management (http) connections on the shard's ring: the same recv/send/
+// close machinery as SMTP connections (shard_connection.cc), with
+// http::Session as the engine and http::Backend served by Management.
+#include "core/log/log.h"
+#include "core/shard.h"
+#include "core/user_data.h"
+
+namespace ringmx::core {
+
+void Shard::on_http_bytes(Connection& c, std::span<const char> bytes) {
+  management_->set_caller(slot_of(c), c.generation & kGenerationMask);
+  const std::size_t before = c.http->requests();
+  http::Output out = c.http->feed(bytes);  // copies what it keeps: the buffer returns at once
+  bump(metrics_->http_requests, c.http->requests() - before);
+  handle_http(c, std::move(out));
+}
+
+void Shard::handle_http(Connection& c, http::Output out) {
+  if (!out.send.empty()) queue_reply(c, out.send);
+  if (out.close) {
+    c.close_after_send = true;
+    log::debug("http.close", "shard={} client={} reason={}", options_.index, c.client,
+               log::quote(out.reason));
+  }
+  c.http_resume = out.resume_after_send;
+  flush(c);
+}
+
+// The server thread ran the reload a POST /reload asked for.
+void Shard::on_reload_result(const ShardMessage& m) {
+  Connection* c = lookup(m.slot, m.generation);
+  if (!c || !c->live() || !c->http || !c->http->awaiting_reload()) return;  // the client left
+  management_->set_caller(m.slot, m.generation);
+  const std::size_t before = c->http->requests();
+  http::Output out = c->http->reload_finished(http::ReloadResult{m.ok, m.errors});
+  bump(metrics_->http_requests, c->http->requests() - before);
+  handle_http(*c, std::move(out));
+}
+
+}  // namespace ringmx::core

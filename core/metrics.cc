@@ -1,0 +1,243 @@
+#include "core/metrics.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <fstream>
+#include <sstream>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "core/listeners.h"
+#include "protocols/http/prometheus.h"
+
+namespace ringmx::core {
+
+const char* to_string(ProxyRefusal r) {
+  switch (r) {
+    case ProxyRefusal::malformed:
+      return "malformed";
+    case ProxyRefusal::timeout:
+      return "timeout";
+    case ProxyRefusal::disconnect:
+      return "disconnect";
+    case ProxyRefusal::count_:
+      break;
+  }
+  return "unknown";
+}
+
+void ShardMetrics::record_fsync(std::uint64_t ns) {
+  const double seconds = static_cast<double>(ns) / 1e9;
+  std::size_t b = 0;
+  while (b < kFsyncBuckets.size() && seconds > kFsyncBuckets[b])
+    ++b;
+  bump(fsync_latency[b]);
+  bump(fsync_latency_ns_sum, ns);
+}
+
+namespace {
+
+std::vector<std::string_view> fields(std::string_view line) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && line[i] == ' ')
+      ++i;
+    std::size_t j = i;
+    while (j < line.size() && line[j] != ' ')
+      ++j;
+    if (j > i) out.push_back(line.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+std::uint64_t sum(const std::vector<std::unique_ptr<ShardMetrics>>& shards,
+                  std::atomic<std::uint64_t> ShardMetrics::*field) {
+  std::uint64_t total = 0;
+  for (const auto& s : shards)
+    total += ((*s).*field).load(std::memory_order_relaxed);
+  return total;
+}
+
+}  // namespace
+
+ListenDrops parse_netstat(const std::string& text) {
+  ListenDrops out;
+  std::istringstream in(text);
+  std::string names, values;
+  while (std::getline(in, names) && std::getline(in, values)) {
+    if (names.rfind("TcpExt:", 0) != 0 || values.rfind("TcpExt:", 0) != 0) continue;
+    const auto n = fields(names);
+    const auto v = fields(values);
+    for (std::size_t i = 1; i < n.size() && i < v.size(); ++i) {
+      if (n[i] == "ListenOverflows") out.overflows = std::stoull(std::string(v[i]));
+      if (n[i] == "ListenDrops") out.drops = std::stoull(std::string(v[i]));
+    }
+    out.ok = true;
+  }
+  return out;
+}
+
+ListenDrops read_listen_drops() {
+  std::ifstream f("/proc/net/netstat");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return parse_netstat(ss.str());
+}
+
+std::string render_metrics(const std::vector<std::unique_ptr<ShardMetrics>>& shards,
+                           const ListenerSet& set) {
+  using http::MetricType;
+  http::Exposition e;
+
+  e.family("ringmx_connections_accepted_total",
+           "Connections accepted and given a session, by listener.", MetricType::counter);
+  for (const auto& rt : set.listeners)
+    e.sample({{"listener", rt->listener->id}},
+             rt->counters->accepted.load(std::memory_order_relaxed));
+  e.family("ringmx_connections_refused_total",
+           "Connections refused with 421 over the listener's max-connections.",
+           MetricType::counter);
+  for (const auto& rt : set.listeners)
+    e.sample({{"listener", rt->listener->id}},
+             rt->counters->rejected.load(std::memory_order_relaxed));
+  e.family("ringmx_connections_open", "Connections open now, by listener.", MetricType::gauge);
+  for (const auto& rt : set.listeners)
+    e.sample({{"listener", rt->listener->id}},
+             rt->counters->connections.load(std::memory_order_relaxed));
+
+  e.family("ringmx_sessions_total",
+           "SMTP/LMTP sessions ended, by outcome (the reason= of the conn.close log line).",
+           MetricType::counter);
+  for (std::size_t r = 1; r < kCloseReasons; ++r) {
+    std::uint64_t n = 0;
+    for (const auto& s : shards)
+      n += s->sessions_closed[r].load(std::memory_order_relaxed);
+    e.sample({{"outcome", to_string(static_cast<CloseReason>(r))}}, n);
+  }
+  e.family("ringmx_management_connections_total",
+           "Management (http) connections ended, by outcome.", MetricType::counter);
+  for (std::size_t r = 1; r < kCloseReasons; ++r) {
+    std::uint64_t n = 0;
+    for (const auto& s : shards)
+      n += s->management_closed[r].load(std::memory_order_relaxed);
+    e.sample({{"outcome", to_string(static_cast<CloseReason>(r))}}, n);
+  }
+  e.family("ringmx_http_requests_total", "Management requests answered.", MetricType::counter);
+  e.sample({}, sum(shards, &ShardMetrics::http_requests));
+
+  e.family("ringmx_messages_accepted_total", "Messages made durable and answered 250.",
+           MetricType::counter);
+  e.sample({}, sum(shards, &ShardMetrics::messages_accepted));
+  e.family("ringmx_messages_refused_total",
+           "Messages refused after their content arrived, by reply class and code.",
+           MetricType::counter);
+  e.sample({{"class", "4xx"}, {"code", "452"}},
+           sum(shards, &ShardMetrics::messages_refused_no_space));
+  e.sample({{"class", "4xx"}, {"code", "451"}},
+           sum(shards, &ShardMetrics::messages_refused_failed));
+  e.family("ringmx_message_bytes_received_total",
+           "Octets of complete message contents (our Received header included).",
+           MetricType::counter);
+  e.sample({}, sum(shards, &ShardMetrics::message_bytes));
+
+  // TLS is not served by this build yet: the families exist so dashboards
+  // and alerts can be written now; they stay at zero.
+  e.family("ringmx_tls_handshakes_total", "TLS handshakes completed, by version and cipher.",
+           MetricType::counter);
+  e.family("ringmx_tls_handshake_failures_total", "TLS handshakes that failed.",
+           MetricType::counter);
+  e.sample({}, 0);
+  e.family("ringmx_tls_handshake_timeouts_total", "TLS handshakes that timed out.",
+           MetricType::counter);
+  e.sample({}, 0);
+  e.family("ringmx_tls_ktls_offloads_total", "TLS sessions handed to kernel TLS.",
+           MetricType::counter);
+  e.sample({}, 0);
+
+  e.family("ringmx_proxy_headers_accepted_total", "PROXY headers accepted from trusted peers.",
+           MetricType::counter);
+  e.sample({}, sum(shards, &ShardMetrics::proxy_accepted));
+  e.family("ringmx_proxy_headers_rejected_total",
+           "Connections from trusted peers closed without a valid PROXY header, by reason.",
+           MetricType::counter);
+  for (std::size_t r = 0; r < static_cast<std::size_t>(ProxyRefusal::count_); ++r) {
+    std::uint64_t n = 0;
+    for (const auto& s : shards)
+      n += s->proxy_rejected[r].load(std::memory_order_relaxed);
+    e.sample({{"reason", to_string(static_cast<ProxyRefusal>(r))}}, n);
+  }
+
+  e.family("ringmx_spool_commits_total", "Messages committed to the spool.", MetricType::counter);
+  e.sample({}, sum(shards, &ShardMetrics::spool_commits));
+  e.family("ringmx_spool_write_bytes_total", "Bytes written to spool segments.",
+           MetricType::counter);
+  e.sample({}, sum(shards, &ShardMetrics::spool_write_bytes));
+  e.family("ringmx_spool_fsync_rounds_total",
+           "fdatasync rounds (each makes a batch of messages durable).", MetricType::counter);
+  e.sample({}, sum(shards, &ShardMetrics::fsync_rounds));
+  e.family("ringmx_spool_fsync_seconds", "fdatasync latency, submission to completion.",
+           MetricType::histogram);
+  {
+    std::array<std::uint64_t, kFsyncBuckets.size() + 1> counts{};
+    for (const auto& s : shards)
+      for (std::size_t b = 0; b < counts.size(); ++b)
+        counts[b] += s->fsync_latency[b].load(std::memory_order_relaxed);
+    const double seconds =
+        static_cast<double>(sum(shards, &ShardMetrics::fsync_latency_ns_sum)) / 1e9;
+    e.histogram({}, kFsyncBuckets, counts, seconds);
+  }
+
+  e.family("ringmx_ring_submissions_total", "SQEs submitted to the shard's io_uring.",
+           MetricType::counter);
+  for (std::size_t i = 0; i < shards.size(); ++i)
+    e.sample({{"shard", std::to_string(i)}},
+             shards[i]->ring_submissions.load(std::memory_order_relaxed));
+  e.family("ringmx_ring_completions_total", "CQEs reaped from the shard's io_uring.",
+           MetricType::counter);
+  for (std::size_t i = 0; i < shards.size(); ++i)
+    e.sample({{"shard", std::to_string(i)}},
+             shards[i]->ring_completions.load(std::memory_order_relaxed));
+
+  // For tuning backlog: on a listening socket TCP_INFO reports the accept
+  // queue's current length in tcpi_unacked and its limit in tcpi_sacked.
+  std::vector<std::pair<const ListenSocket*, tcp_info>> queues;
+  for (const ListenSocket& s : set.sockets) {
+    tcp_info ti{};
+    socklen_t len = sizeof ti;
+    if (getsockopt(s.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) queues.emplace_back(&s, ti);
+  }
+  for (bool backlog : {false, true}) {
+    if (backlog)
+      e.family("ringmx_listen_backlog", "A listening socket's accept-queue limit (its backlog).",
+               MetricType::gauge);
+    else
+      e.family("ringmx_listen_queue_length",
+               "Connections waiting in a listening socket's accept queue.", MetricType::gauge);
+    for (const auto& [s, ti] : queues) {
+      const std::string shard = std::to_string(s->shard);
+      e.sample({{"listener", set.listeners[s->listener]->listener->id},
+                {"address", s->address->text},
+                {"shard", shard}},
+               backlog ? ti.tcpi_sacked : ti.tcpi_unacked);
+    }
+  }
+  const ListenDrops drops = read_listen_drops();
+  if (drops.ok) {
+    e.family("ringmx_kernel_listen_overflows_total",
+             "The kernel's TcpExt ListenOverflows (whole host): accept queue full.",
+             MetricType::counter);
+    e.sample({}, drops.overflows);
+    e.family("ringmx_kernel_listen_drops_total",
+             "The kernel's TcpExt ListenDrops (whole host): SYNs dropped at a listener.",
+             MetricType::counter);
+    e.sample({}, drops.drops);
+  }
+  return e.take();
+}
+
+}  // namespace ringmx::core

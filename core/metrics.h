@@ -1,0 +1,84 @@
+// Per-shard counters and their exposition for GET /metrics.
+//
+// Each shard owns one ShardMetrics and is its only writer; any thread may
+// read it. Counters are relaxed atomics written with a plain load+store
+// (one writer: no lock prefix, no read-modify-write on the hot path), so a
+// scrape reads every shard directly at request time instead of posting a
+// message to each shard and waiting for the busiest one to answer: the
+// page is as fresh as a gather would be, costs the shards nothing, and a
+// wedged shard cannot hang the scrape. A scrape may see one shard a few
+// increments ahead of another; Prometheus counters tolerate that.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/connection.h"
+
+namespace ringmx::core {
+
+struct ListenerSet;
+
+// One writer per counter: a relaxed load and store, never a locked add.
+inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// fsync latency buckets, in seconds (upper bounds; one more bucket above).
+inline constexpr std::array<double, 10> kFsyncBuckets = {0.0005, 0.001, 0.002, 0.005, 0.01,
+                                                         0.02,   0.05,  0.1,   0.25,  1.0};
+
+// Why a PROXY header was refused (label `reason` of the rejected family).
+enum class ProxyRefusal : std::uint8_t { malformed, timeout, disconnect, count_ };
+const char* to_string(ProxyRefusal r);
+
+inline constexpr std::size_t kCloseReasons = static_cast<std::size_t>(CloseReason::count_);
+
+struct alignas(64) ShardMetrics {
+  // Sessions by outcome: the close reason the disconnect log line shows.
+  std::array<std::atomic<std::uint64_t>, kCloseReasons> sessions_closed{};
+  std::array<std::atomic<std::uint64_t>, kCloseReasons> management_closed{};
+  std::atomic<std::uint64_t> messages_accepted{0};
+  // Refused by the runtime after DATA: the spool could not make it durable.
+  std::atomic<std::uint64_t> messages_refused_no_space{0};  // 452 4.3.1
+  std::atomic<std::uint64_t> messages_refused_failed{0};    // 451 4.3.0
+  std::atomic<std::uint64_t> message_bytes{0};              // body octets of complete messages
+  std::atomic<std::uint64_t> proxy_accepted{0};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(ProxyRefusal::count_)>
+      proxy_rejected{};
+  std::atomic<std::uint64_t> spool_commits{0};
+  std::atomic<std::uint64_t> spool_write_bytes{0};
+  std::atomic<std::uint64_t> fsync_rounds{0};
+  std::array<std::atomic<std::uint64_t>, kFsyncBuckets.size() + 1> fsync_latency{};
+  std::atomic<std::uint64_t> fsync_latency_ns_sum{0};
+  std::atomic<std::uint64_t> ring_submissions{0};
+  std::atomic<std::uint64_t> ring_completions{0};
+  std::atomic<std::uint64_t> http_requests{0};
+
+  void record_fsync(std::uint64_t ns);
+};
+
+// The kernel's listen-queue drop counters (TcpExt in /proc/net/netstat).
+struct ListenDrops {
+  bool ok = false;
+  std::uint64_t overflows = 0;  // ListenOverflows
+  std::uint64_t drops = 0;      // ListenDrops
+};
+// Parses the text of /proc/net/netstat (header line then value line per
+// group). A tiny reader of its own: bench/loadgen/netstat.{h,cc} parses the
+// same file for the load generator but lives in a binary's folder.
+ListenDrops parse_netstat(const std::string& text);
+ListenDrops read_listen_drops();
+
+// The whole exposition: every shard's counters summed, the listeners'
+// shared counters, each listening socket's accept queue (TCP_INFO) and
+// the kernel's listen drops. `shards[i]` is shard i's metrics.
+std::string render_metrics(const std::vector<std::unique_ptr<ShardMetrics>>& shards,
+                           const ListenerSet& listeners);
+
+}  // namespace ringmx::core
