@@ -1,0 +1,216 @@
+// The management (http) listener through a running ringmx: each endpoint,
+// the auth rules, metrics that move as SMTP sessions run (read back by
+// parsing the exposition), and POST /reload changing the greeting.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include <string>
+
+#include "tests/core/management_support.h"
+#include "tests/core/server_process.h"
+
+namespace ringmx::test {
+namespace {
+
+struct Ports {
+  int smtp = free_port();
+  int http = free_port();
+};
+
+// `management`: extra keys of the http listener; `greeting`: server.greeting.
+std::string config(const Ports& p, const std::string& management = "",
+                   const std::string& greeting = "ringmx ESMTP") {
+  return fmt::format(R"(
+[server]
+shards = 2
+hostname = "mx.test"
+greeting = "{}"
+[server.listener.smtp]
+bind = "127.0.0.1:{}"
+[server.listener.management]
+bind = "127.0.0.1:{}"
+protocol = "http"
+{}
+[spool]
+path = "spool"
+)",
+                     greeting, p.smtp, p.http, management);
+}
+
+class ManagementTest : public ::testing::Test {
+ protected:
+  TempDir dir_;
+  Ports ports_;
+  ServerProcess server_;
+};
+
+TEST_F(ManagementTest, HealthAndReadiness) {
+  ASSERT_TRUE(server_.start(config(ports_), dir_.path())) << server_.log_text();
+  HttpReply h = http(ports_.http, request("GET", "/healthz"));
+  EXPECT_EQ(h.status, 200) << h.head;
+  HttpReply r = http(ports_.http, request("GET", "/readyz"));
+  EXPECT_EQ(r.status, 200) << r.head;
+  EXPECT_EQ(http(ports_.http, request("GET", "/nope")).status, 404);
+  EXPECT_EQ(http(ports_.http, request("DELETE", "/metrics")).status, 405);
+  EXPECT_EQ(http(ports_.http, "GARBAGE\r\n\r\n").status, 400);
+}
+
+TEST_F(ManagementTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  ASSERT_TRUE(server_.start(config(ports_), dir_.path())) << server_.log_text();
+  Client c;
+  ASSERT_TRUE(c.connect("127.0.0.1", ports_.http));
+  // Pipelined: both answers come back in order on the same connection.
+  c.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nGET /readyz HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::string carry;
+  HttpReply a = read_http(c.fd(), carry);
+  HttpReply b = read_http(c.fd(), carry);
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(b.status, 200);
+  c.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
+  HttpReply m = read_http(c.fd(), carry);
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.head.find("version=0.0.4"), std::string::npos) << m.head;
+}
+
+TEST_F(ManagementTest, IdleManagementConnectionIsClosedAfterTheSessionTimeout) {
+  ASSERT_TRUE(server_.start(config(ports_) + "[session]\ntimeout = \"1s\"\n", dir_.path()))
+      << server_.log_text();
+  Client c;
+  ASSERT_TRUE(c.connect("127.0.0.1", ports_.http));
+  EXPECT_TRUE(c.closed(5000));
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.close", "listener=management", "reason=timeout"}));
+}
+
+TEST_F(ManagementTest, MetricsMoveAsSessionsRun) {
+  ASSERT_TRUE(server_.start(config(ports_), dir_.path())) << server_.log_text();
+  auto before = scrape(ports_.http);
+  ASSERT_FALSE(before.empty());
+  EXPECT_EQ(before["ringmx_messages_accepted_total"], 0);
+  EXPECT_EQ(before["ringmx_connections_accepted_total{listener=\"smtp\"}"], 0);
+  // Both shards report their ring, and each listening socket its backlog.
+  EXPECT_TRUE(before.count("ringmx_ring_submissions_total{shard=\"0\"}"));
+  EXPECT_TRUE(before.count("ringmx_ring_submissions_total{shard=\"1\"}"));
+  const std::string addr = fmt::format("127.0.0.1:{}", ports_.smtp);
+  EXPECT_EQ(before[fmt::format(
+                "ringmx_listen_backlog{{listener=\"smtp\",address=\"{}\",shard=\"0\"}}", addr)],
+            1024);
+  EXPECT_EQ(
+      before[fmt::format(
+          "ringmx_listen_queue_length{{listener=\"smtp\",address=\"{}\",shard=\"1\"}}", addr)],
+      0);
+  EXPECT_TRUE(before.count("ringmx_kernel_listen_overflows_total"));
+  EXPECT_TRUE(before.count("ringmx_tls_handshake_failures_total"));
+
+  const std::string body = "Subject: m\r\n\r\nhello\r\n";
+  for (int i = 0; i < 3; ++i) {
+    Client c;
+    ASSERT_TRUE(c.connect("127.0.0.1", ports_.smtp));
+    ASSERT_EQ(c.reply().substr(0, 3), "220");
+    ASSERT_TRUE(send_message(c, body));
+    EXPECT_TRUE(c.closed());
+  }
+  {
+    Client idle;  // open while scraping
+    ASSERT_TRUE(idle.connect("127.0.0.1", ports_.smtp));
+    ASSERT_EQ(idle.reply().substr(0, 3), "220");
+    ASSERT_TRUE(server_.wait_for_log({"event=conn.close", "reason=quit"}));
+    auto after = scrape(ports_.http);
+    EXPECT_EQ(after["ringmx_connections_accepted_total{listener=\"smtp\"}"], 4);
+    EXPECT_EQ(after["ringmx_connections_open{listener=\"smtp\"}"], 1);
+    EXPECT_EQ(after["ringmx_messages_accepted_total"], 3);
+    EXPECT_EQ(after["ringmx_spool_commits_total"], 3);
+    // Each message is our Received header plus the body.
+    EXPECT_GT(after["ringmx_message_bytes_received_total"], 3.0 * body.size());
+    EXPECT_GE(after["ringmx_spool_fsync_rounds_total"], 1);
+    EXPECT_EQ(after["ringmx_spool_fsync_seconds_count"], after["ringmx_spool_fsync_rounds_total"]);
+    EXPECT_GT(after["ringmx_spool_write_bytes_total"],
+              after["ringmx_message_bytes_received_total"]);
+    EXPECT_GT(after["ringmx_ring_completions_total{shard=\"0\"}"] +
+                  after["ringmx_ring_completions_total{shard=\"1\"}"],
+              before["ringmx_ring_completions_total{shard=\"0\"}"] +
+                  before["ringmx_ring_completions_total{shard=\"1\"}"]);
+  }
+  ASSERT_TRUE(server_.wait_for_log({"event=conn.close", "reason=disconnect"}));
+  auto last = scrape(ports_.http);
+  EXPECT_EQ(last["ringmx_sessions_total{outcome=\"quit\"}"], 3);
+  EXPECT_EQ(last["ringmx_sessions_total{outcome=\"disconnect\"}"], 1);
+  EXPECT_EQ(last["ringmx_connections_open{listener=\"smtp\"}"], 0);
+}
+
+TEST_F(ManagementTest, WithoutTokenConfigAndReloadAnswerLoopbackPeers) {
+  ASSERT_TRUE(server_.start(config(ports_), dir_.path())) << server_.log_text();
+  HttpReply c = http(ports_.http, request("GET", "/config"));
+  EXPECT_EQ(c.status, 200) << c.head;
+  EXPECT_NE(c.body.find("[server.listener.management]"), std::string::npos) << c.body;
+  HttpReply r = http(ports_.http, request("POST", "/reload", "Content-Length: 0\r\n"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(server_.wait_for_log({"event=reload.done"}));
+}
+
+TEST_F(ManagementTest, WithTokenConfigAndReloadNeedTheBearerToken) {
+  ASSERT_TRUE(server_.start(config(ports_, "auth-token = \"s3cret-token\""), dir_.path()))
+      << server_.log_text();
+  EXPECT_EQ(http(ports_.http, request("GET", "/config")).status, 401);
+  EXPECT_EQ(http(ports_.http, request("GET", "/config", "Authorization: Bearer wrong\r\n")).status,
+            401);
+  EXPECT_EQ(http(ports_.http, request("POST", "/reload", "Content-Length: 0\r\n")).status, 401);
+  HttpReply ok =
+      http(ports_.http, request("GET", "/config", "Authorization: Bearer s3cret-token\r\n"));
+  ASSERT_EQ(ok.status, 200);
+  // The token itself is a secret: redacted in the printout.
+  EXPECT_EQ(ok.body.find("s3cret-token"), std::string::npos);
+  EXPECT_NE(ok.body.find("<redacted>"), std::string::npos) << ok.body;
+  // Health, readiness and metrics stay open for scrapers.
+  EXPECT_EQ(http(ports_.http, request("GET", "/metrics")).status, 200);
+}
+
+TEST_F(ManagementTest, NonLoopbackPeerWithoutTokenIsForbidden) {
+  // The peer's address comes from a PROXY header here: the management
+  // listener trusts loopback as a load balancer, which claims 192.0.2.9.
+  ASSERT_TRUE(
+      server_.start(config(ports_, "proxy.trusted-networks = [\"127.0.0.0/8\"]"), dir_.path()))
+      << server_.log_text();
+  HttpReply r =
+      http(ports_.http, "PROXY TCP4 192.0.2.9 127.0.0.1 40000 80\r\n" + request("GET", "/config"));
+  EXPECT_EQ(r.status, 403) << r.head;
+  HttpReply lo =
+      http(ports_.http, "PROXY TCP4 127.0.0.5 127.0.0.1 40000 80\r\n" + request("GET", "/config"));
+  EXPECT_EQ(lo.status, 200) << lo.head;
+  EXPECT_EQ(
+      http(ports_.http, "PROXY TCP4 192.0.2.9 127.0.0.1 40000 80\r\n" + request("GET", "/healthz"))
+          .status,
+      200);
+}
+
+TEST_F(ManagementTest, ReloadChangesTheGreetingAndReportsErrors) {
+  ASSERT_TRUE(server_.start(config(ports_), dir_.path())) << server_.log_text();
+  {
+    Client c;
+    ASSERT_TRUE(c.connect("127.0.0.1", ports_.smtp));
+    EXPECT_EQ(c.reply(), "220 mx.test ESMTP ringmx ESMTP\r\n");
+  }
+  server_.rewrite(config(ports_, "", "Welcome to the reloaded gateway"));
+  HttpReply r = http(ports_.http, request("POST", "/reload", "Content-Length: 0\r\n"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "reloaded\n");
+  {
+    Client c;
+    ASSERT_TRUE(c.connect("127.0.0.1", ports_.smtp));
+    EXPECT_EQ(c.reply(), "220 mx.test ESMTP Welcome to the reloaded gateway\r\n");
+  }
+  server_.rewrite(config(ports_) + "[server.listener.smtp.bogus]\nkey = 1\n");
+  HttpReply bad = http(ports_.http, request("POST", "/reload", "Content-Length: 0\r\n"));
+  EXPECT_EQ(bad.status, 500) << bad.body;
+  EXPECT_NE(bad.body.find("the running configuration is unchanged"), std::string::npos) << bad.body;
+  EXPECT_GT(bad.body.size(), 60u) << "the loader's error lines are missing: " << bad.body;
+  {
+    Client c;
+    ASSERT_TRUE(c.connect("127.0.0.1", ports_.smtp));
+    EXPECT_EQ(c.reply(), "220 mx.test ESMTP Welcome to the reloaded gateway\r\n");
+  }
+}
+
+}  // namespace
+}  // namespace ringmx::test
