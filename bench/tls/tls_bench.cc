@@ -143,7 +143,8 @@ BENCHMARK(BM_AesGcm128Seal_wolfcrypt);
 // Server CPU per TLS 1.3 handshake: new session, ClientHello to Finished.
 void BM_Tls13ServerHandshake(benchmark::State& state) {
   const auto kind = state.range(0) == 0 ? KeyKind::ecdsa_p256 : KeyKind::rsa_2048;
-  auto ctx = make_context(kind, true);
+  const bool offload = state.range(2) != 0;
+  auto ctx = make_context(kind, offload);
   std::vector<std::byte> out;
   // This thread's CPU time, not wall time: the machine is shared, and a
   // descheduled server is not a slower server.
@@ -181,11 +182,12 @@ void BM_Tls13ServerHandshake(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
   state.SetLabel(std::string(kind == KeyKind::ecdsa_p256 ? "ecdsa-p256" : "rsa-2048") +
-                 (group == WOLFSSL_ECC_X25519 ? " x25519" : " p256-ecdhe"));
+                 (group == WOLFSSL_ECC_X25519 ? " x25519" : " p256-ecdhe") +
+                 (offload ? " libcrypto" : " wolfssl-only"));
 }
 BENCHMARK(BM_Tls13ServerHandshake)
-    ->ArgNames({"rsa", "x25519"})
-    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->ArgNames({"rsa", "x25519", "offload"})
+    ->ArgsProduct({{0, 1}, {0, 1}, {0, 1}})
     ->UseManualTime();
 
 }  // namespace
