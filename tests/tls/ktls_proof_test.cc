@@ -5,7 +5,11 @@
 // so that the per-record sequence and nonce advance is covered too.
 #include "tls/ktls.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "tests/tls/kernel_record.h"
 #include "tests/tls/mem_client.h"
@@ -163,6 +167,34 @@ TEST(KtlsProbe, AvailabilityMatchesTheProbeAndInstall) {
     // This development kernel: ENOENT, the tls module is not there.
     EXPECT_TRUE(why_not->starts_with("setsockopt(TCP_ULP, tls): ")) << *why_not;
   }
+}
+
+// Installing on a real connected socket: on a kernel without the ULP the
+// error names the step, so the shard can log it and stay in userspace.
+TEST(KtlsProbe, InstallOnAKernelWithoutTlsSaysWhichStepFailed) {
+  if (!ktls_probe()) GTEST_SKIP() << "this kernel has kTLS";
+  const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(lfd, 1), 0);
+  ASSERT_EQ(::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const int cfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(::connect(cfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const int afd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(afd, 0);
+  const auto err = ktls_install(afd, KtlsParams{});
+  ASSERT_TRUE(err.has_value());
+  EXPECT_TRUE(err->starts_with("setsockopt(TCP_ULP, tls): ")) << *err;
+  // The socket is untouched and still carries bytes.
+  ASSERT_EQ(::send(cfd, "x", 1, 0), 1);
+  char c = 0;
+  EXPECT_EQ(::recv(afd, &c, 1, 0), 1);
+  EXPECT_EQ(c, 'x');
+  for (int fd : {afd, cfd, lfd})
+    ::close(fd);
 }
 
 }  // namespace
