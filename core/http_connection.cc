@@ -37,4 +37,25 @@ void Shard::on_reload_result(const ShardMessage& m) {
   handle_http(*c, std::move(out));
 }
 
+// Called on every loop turn while draining (the drain timer keeps the
+// tick running, so at least every kTickMs): counts this shard out once its
+// own sessions are gone, and closes the management connections once every
+// shard has.
+void Shard::close_management() {
+  if (!sessions_done_ && live_ == management_live_) {
+    sessions_done_ = true;
+    options_.control->shards_with_sessions.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (!sessions_done_ ||
+      options_.control->shards_with_sessions.load(std::memory_order_relaxed) != 0)
+    return;
+  management_closed_ = true;
+  for (Connection& c : connections_) {
+    if (!c.live() || !c.http) continue;
+    c.reason = CloseReason::shutdown;
+    c.close_after_send = true;  // a response on its way goes out first
+    flush(c);
+  }
+}
+
 }  // namespace ringmx::core

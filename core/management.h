@@ -33,6 +33,10 @@ struct ServerControl {
   std::vector<std::unique_ptr<ShardMetrics>> metrics;  // one per shard, index = shard
   std::atomic<bool> ready{false};  // set once every shard accepts; cleared when draining
   Mailbox<ReloadRequest> reloads;
+  // Draining: shards that still have SMTP/LMTP sessions (or PROXY stages)
+  // open. Management connections stay open, answering 503 to /readyz,
+  // until this reaches zero on every shard.
+  std::atomic<unsigned> shards_with_sessions{0};
 };
 
 // The http::Backend of one shard, used only on that shard's thread.

@@ -207,6 +207,8 @@ void Server::loop() {
 }
 
 void Server::stop_shards() {
+  control_.shards_with_sessions.store(static_cast<unsigned>(shards_.size()),
+                                      std::memory_order_relaxed);
   for (auto& s : shards_)
     s->post(ShardMessage{ShardMessage::Kind::drain, nullptr});
   for (auto& s : shards_)

@@ -70,6 +70,7 @@ void Shard::main() {
   }
   options_.events->post(ServerEvent{ServerEvent::Kind::ready, options_.index, {}});
   loop();
+  release_thread_tls_caches();
   sink_.reset();
   buffers_.reset();
   io_uring_queue_exit(&ring_);
@@ -129,6 +130,7 @@ void Shard::loop() {
     drive_sink();
     buffers_->publish();
     rearm_starved();
+    if (draining_ && !management_closed_) close_management();
     if (draining_ && finished()) break;
     int rc = io_uring_submit_and_wait(&ring_, 1);
     if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
@@ -290,11 +292,9 @@ void Shard::begin_drain() {
   for (Connection& c : connections_) {
     if (!c.live()) continue;
     if (c.reason == CloseReason::none) c.reason = CloseReason::shutdown;
-    if (!c.session) {
-      // A management client or a PROXY header still on its way: nothing
-      // to finish; a response being sent goes out first.
-      c.close_after_send = true;
-      flush(c);
+    if (c.http) continue;  // answers 503 to /readyz until the sessions are done
+    if (!c.session) {      // a PROXY header still on its way
+      begin_close(c, CloseReason::shutdown);
       continue;
     }
     out_.clear();

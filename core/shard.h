@@ -138,6 +138,21 @@ class Shard {
   void handle_http(Connection& c, http::Output out);
   void on_reload_result(const ShardMessage& m);
 
+  // TLS (shard_tls.cc, core/tls_stage.h).
+  // For a TLS listener: keeps what STARTTLS will need, or (implicit TLS)
+  // starts the handshake and returns true: the engine comes after it.
+  bool tls_first(Connection& c, smtp::ConnectionInfo& info);
+  void begin_handshake(Connection& c);
+  void on_tls_bytes(Connection& c, std::span<const char> ciphertext);
+  void step_handshake(Connection& c);
+  void decrypt_to_engine(Connection& c);
+  void queue_tls_output(Connection& c);
+  // The ciphertext of `plain`, valid until the next call for `c`.
+  std::string_view encrypt_reply(Connection& c, std::string_view plain);
+  void on_tls_timeout(Connection& c);
+  // Draining: once only management connections are left, they close too.
+  void close_management();
+
   // Connections (shard_connection.cc).
   Connection* lookup(std::uint32_t slot, std::uint32_t generation);
   void arm_recv(Connection& c);
@@ -193,6 +208,11 @@ class Shard {
 
   ShardMetrics* metrics_ = nullptr;  // options_.control->metrics[index]; written only here
   std::unique_ptr<Management> management_;
+  // Open management connections: a drain keeps them (GET /readyz answers
+  // 503 meanwhile) until they are all that is left.
+  std::uint32_t management_live_ = 0;
+  bool management_closed_ = false;
+  bool sessions_done_ = false;  // draining: this shard's sessions are all gone
   // Peers whose bad PROXY header was logged already (bounded; cleared when full).
   std::unordered_set<std::string> proxy_logged_;
   // Per spool token slot: when its fsync was submitted (0 for writes).
@@ -207,6 +227,8 @@ class Shard {
   // until the spool's write of them completed whatever the session does.
   std::vector<std::unique_ptr<char[]>> copies_;
   std::vector<std::uint32_t> free_copies_;
+  // Decrypted TLS records; body chunks hold them like receive buffers.
+  PlainPool plain_;
 
   struct Stats {
     std::uint64_t accepted = 0, rejected = 0, closed = 0, committed = 0, commit_failed = 0;

@@ -232,8 +232,10 @@ void Shard::start_session(Connection& c, smtp::ConnectionInfo info, const sockad
     if (rt.listener->auth_token) hc.auth_token = *rt.listener->auth_token;
     hc.peer_is_loopback = http::is_loopback(peer);
     c.http = std::make_unique<http::Session>(*management_, hc);
+    ++management_live_;
     return;  // HTTP: the client speaks first
   }
+  if (tls_first(c, info)) return;  // implicit TLS: the greeting waits for the handshake
   c.session = std::make_unique<smtp::Session>(rt.smtp, ids_, clock_, std::move(info));
   out_.clear();
   c.session->start(out_);

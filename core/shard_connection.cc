@@ -35,6 +35,10 @@ const char* to_string(CloseReason r) {
       return "unsupported";
     case CloseReason::proxy_header:
       return "proxy-header";
+    case CloseReason::tls_handshake:
+      return "tls-handshake";
+    case CloseReason::tls_timeout:
+      return "tls-timeout";
     case CloseReason::count_:
       break;
   }
@@ -76,6 +80,8 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
     const std::span<const char> bytes = buffers_->view(bid, static_cast<std::uint32_t>(res));
     if (c.live() && c.proxy) {
       on_proxy_bytes(c, bytes);
+    } else if (c.live() && c.tls && c.tls->state != TlsStage::State::offered) {
+      on_tls_bytes(c, bytes);  // ciphertext: copied into the session, the buffer goes back now
     } else if (c.live() && c.http) {
       c.idle_deadline_ms =
           now_ms_ + static_cast<std::uint64_t>(c.view->runtime->config->session.timeout.count());
@@ -157,7 +163,13 @@ void Shard::handle_output(Connection& c) {
         c.open_message = 0;
         break;
       case smtp::Action::Kind::start_tls:
-        // Not advertised until tls/session.h is driven (see listeners.cc).
+        // The 220 is queued in the clear; what the client pipelined after
+        // STARTTLS was not consumed and is dropped with its read
+        // (CVE-2011-0411). From here on recv bytes are ciphertext.
+        if (c.tls && c.tls->state == TlsStage::State::offered) {
+          begin_handshake(c);
+          break;
+        }
         log::error("conn.starttls_unsupported", "shard={} listener={}", options_.index,
                    c.view->runtime->listener->id);
         c.close_after_send = true;
@@ -172,6 +184,7 @@ void Shard::handle_output(Connection& c) {
 }
 
 void Shard::queue_reply(Connection& c, std::string_view bytes) {
+  if (c.tls && c.tls->established()) bytes = encrypt_reply(c, bytes);
   if (c.send_armed)
     c.queued.append(bytes);
   else
@@ -266,8 +279,10 @@ void Shard::finish_close(Connection& c) {
   // reconnects after EOF is not refused by max-connections.
   c.view->runtime->counters->connections.fetch_sub(1, std::memory_order_relaxed);
   const auto reason = static_cast<std::size_t>(c.reason);
-  if (c.http)
+  if (c.http) {
     bump(metrics_->management_closed[reason]);
+    --management_live_;
+  }
   else  // an SMTP/LMTP session, or a connection that never got one (PROXY refused)
     bump(metrics_->sessions_closed[reason]);
   ::close(c.fd);
@@ -286,6 +301,10 @@ void Shard::finish_close(Connection& c) {
 void Shard::on_connection_timer(Connection& c) {
   if (c.proxy) {
     refuse_proxy(c, ProxyRefusal::timeout, "no complete header within server.proxy.timeout");
+    return;
+  }
+  if (c.tls && c.tls->in_handshake()) {
+    on_tls_timeout(c);
     return;
   }
   if (c.http) {

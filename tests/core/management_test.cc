@@ -139,6 +139,37 @@ TEST_F(ManagementTest, MetricsMoveAsSessionsRun) {
   EXPECT_EQ(last["ringmx_connections_open{listener=\"smtp\"}"], 0);
 }
 
+TEST_F(ManagementTest, ReadyzAnswers503WhileDraining) {
+  ASSERT_TRUE(server_.start(config(ports_), dir_.path())) << server_.log_text();
+  // A session inside a transaction keeps the drain going.
+  Client smtp;
+  ASSERT_TRUE(smtp.connect("127.0.0.1", ports_.smtp));
+  ASSERT_EQ(smtp.reply().substr(0, 3), "220");
+  smtp.send("EHLO client.test\r\n");
+  ASSERT_EQ(smtp.reply().substr(0, 3), "250");
+  smtp.send("MAIL FROM:<a@client.test>\r\n");
+  ASSERT_EQ(smtp.reply().substr(0, 3), "250");
+  Client m;
+  ASSERT_TRUE(m.connect("127.0.0.1", ports_.http));
+  std::string carry;
+  m.send("GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(read_http(m.fd(), carry).status, 200);
+
+  server_.signal(SIGTERM);
+  ASSERT_TRUE(server_.wait_for_log({"event=shard.draining"}));
+  m.send("GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(read_http(m.fd(), carry).status, 503);
+  m.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(read_http(m.fd(), carry).status, 200);
+
+  // The last session ends: the management connection closes and the
+  // process exits cleanly.
+  smtp.send("QUIT\r\n");
+  EXPECT_EQ(smtp.reply().substr(0, 3), "221");
+  EXPECT_TRUE(m.closed());
+  EXPECT_EQ(server_.wait_exit(), 0);
+}
+
 TEST_F(ManagementTest, WithoutTokenConfigAndReloadAnswerLoopbackPeers) {
   ASSERT_TRUE(server_.start(config(ports_), dir_.path())) << server_.log_text();
   HttpReply c = http(ports_.http, request("GET", "/config"));
