@@ -10,6 +10,7 @@
 
 #include "core/proxy_stage.h"
 #include "core/timer_wheel.h"
+#include "core/tls_stage.h"
 #include "protocols/http/session.h"
 #include "protocols/smtp/session.h"
 
@@ -29,6 +30,8 @@ enum class CloseReason : std::uint8_t {
   shutdown,      // drain
   unsupported,   // the engine asked for something this runtime cannot do (TLS)
   proxy_header,  // a trusted peer's PROXY header was malformed or did not arrive in time
+  tls_handshake,  // the TLS handshake failed (logged as event=tls.handshake_failed)
+  tls_timeout,    // the TLS handshake did not finish within tls.timeout
   count_,
 };
 const char* to_string(CloseReason r);
@@ -41,6 +44,8 @@ struct Connection {
   std::unique_ptr<smtp::Session> session;
   std::unique_ptr<http::Session> http;
   std::unique_ptr<ProxyStage> proxy;
+  // TLS on a listener with tls.enable (core/tls_stage.h); null otherwise.
+  std::unique_ptr<TlsStage> tls;
   ListenerView* view = nullptr;
   // Reply bytes: `sending` is in flight (from offset `sent`), `queued` was
   // produced while it was; both freed when the last byte left.

@@ -6,11 +6,12 @@
 
 #include "core/listen_socket.h"
 #include "core/log/log.h"
+#include "tls/ktls.h"
 
 namespace ringmx::core {
 
 std::string not_served(const config::Listener& l) {
-  if (l.tls.implicit) return "implicit TLS is not served by this build yet";
+  (void)l;
   return {};
 }
 
@@ -30,9 +31,7 @@ smtp::Settings smtp_settings(const config::Config& cfg, const config::Listener& 
   s.rcpt_domains = ss.rcpt_domains;
   s.bare_newline = ss.bare_newline == config::BareNewline::reject ? smtp::BareNewline::reject
                                                                   : smtp::BareNewline::normalize;
-  // STARTTLS is advertised once the runtime drives tls/session.h; until
-  // then offering it would promise a handshake nobody performs.
-  s.starttls_offered = false;
+  s.starttls_offered = l.tls.enable && !l.tls.implicit;
   s.tls_required = l.tls.require;
   return s;
 }
@@ -61,6 +60,12 @@ std::shared_ptr<ListenerSet> open_listeners(std::shared_ptr<const config::Config
                                             std::string* error) {
   auto set = std::make_shared<ListenerSet>();
   set->config = cfg;
+  // Every certificate loads (and matches its key) before anything binds.
+  const tls::ContextSet::Result contexts = tls::ContextSet::build(*cfg);
+  if (!contexts.ok()) {
+    *error = fmt::format("tls error={}", log::quote(contexts.error));
+    return nullptr;
+  }
   for (const config::Listener& l : cfg->listeners) {
     if (std::string why = not_served(l); !why.empty()) {
       log::warn("listener.not_served", "listener={} protocol={} reason={}", l.id,
@@ -71,6 +76,12 @@ std::shared_ptr<ListenerSet> open_listeners(std::shared_ptr<const config::Config
     rt->config = cfg;
     rt->listener = &l;
     rt->smtp = smtp_settings(*cfg, l);
+    // The management listener speaks plain HTTP (TLS there is not served).
+    if (l.tls.enable && l.protocol != config::Protocol::http) {
+      rt->tls = contexts.set->find(l.id);
+      rt->smtp.starttls_offered = rt->tls && !l.tls.implicit;
+      tls::ktls_available();  // probed and logged once per process
+    }
     rt->too_many_reply =
         fmt::format("421 4.7.0 {} Too many connections, try again later\r\n", l.hostname);
     std::size_t old_index = 0;

@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "protocols/smtp/settings.h"
+#include "tls/context.h"
 
 namespace ringmx::core {
 
@@ -35,6 +36,10 @@ struct ListenerRuntime {
   const config::Listener* listener = nullptr;    // inside *config
   std::shared_ptr<ListenerCounters> counters;
   smtp::Settings smtp;         // what every session of this listener is built with
+  // The listener's certificates and policy when tls.enable; null otherwise.
+  // Built per configuration, so a reload's new certificates apply to new
+  // connections while each tls::Session keeps the context it began with.
+  std::shared_ptr<const tls::ServerContext> tls;
   std::string too_many_reply;  // "421 4.7.0 <hostname> Too many connections, try again later\r\n"
 };
 
@@ -52,10 +57,8 @@ struct ListenerSet {
   std::vector<ListenSocket> sockets;
 };
 
-// Listeners this runtime serves: smtp, lmtp and the management (http)
-// listener, without implicit TLS. Implicit-TLS listeners are skipped with a
-// warning (not bound) until tls/session.h is driven.
-// Empty when served, else why not.
+// Listeners this runtime serves: smtp, lmtp (STARTTLS or implicit TLS) and
+// the management (http) listener (in plain HTTP). Empty when served, else why not.
 std::string not_served(const config::Listener& l);
 
 // The engine's settings for a listener.
@@ -65,7 +68,8 @@ smtp::Settings smtp_settings(const config::Config& cfg, const config::Listener& 
 // a listener with the same id, bind list and socket settings keeps its
 // sockets (marked `reused`), and its counters carry over. On failure,
 // returns nullptr after closing what it opened and sets `error` to one line
-// "listener=<id> addr=<address> error=<what>".
+// "listener=<id> addr=<address> error=<what>" (or the TLS context's error:
+// a certificate that does not load fails the start or the reload).
 std::shared_ptr<ListenerSet> open_listeners(std::shared_ptr<const config::Config> cfg,
                                             unsigned shards, const ListenerSet* previous,
                                             std::string* error);

@@ -47,6 +47,8 @@ void Shard::on_proxy_bytes(Connection& c, std::span<const char> bytes) {
   // are copied by append_chunk (it only keeps views into receive buffers).
   if (c.http) {
     on_http_bytes(c, step.rest);
+  } else if (c.tls && c.tls->in_handshake()) {
+    on_tls_bytes(c, step.rest);  // implicit TLS: the ClientHello came with the header
   } else if (!c.session->closed()) {
     out_.clear();
     c.session->receive(step.rest, out_);

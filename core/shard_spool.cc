@@ -20,8 +20,10 @@ std::uint64_t monotonic_ns() {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// buffer_ref values: a receive buffer id, or a copy (high bit set).
+// buffer_ref values: a receive buffer id, a copy (high bit set), or a
+// PlainPool buffer of decrypted TLS records (next bit).
 constexpr std::uint64_t kCopyRef = std::uint64_t{1} << 63;
+constexpr std::uint64_t kPlainRef = std::uint64_t{1} << 62;
 
 smtp::CommitResult to_engine(delivery::CommitResult r) {
   switch (r) {
@@ -45,6 +47,12 @@ void Shard::append_chunk(std::uint64_t message, std::span<const char> data) {
     sink_->append(message, data, bid);
     return;
   }
+  if (const std::int64_t plain = plain_.find(data.data()); plain >= 0) {
+    const auto index = static_cast<std::uint32_t>(plain);
+    plain_.hold(index);
+    sink_->append(message, data, kPlainRef | index);
+    return;
+  }
   // Engine memory (the Received header, a CRLF for a bare LF): copied, so
   // its lifetime no longer depends on the session (an abort or a
   // disconnect may free it while the write is in flight).
@@ -63,6 +71,10 @@ void Shard::append_chunk(std::uint64_t message, std::span<const char> data) {
 }
 
 void Shard::release_ref(std::uint64_t ref) {
+  if (ref & kPlainRef && !(ref & kCopyRef)) {
+    plain_.release(static_cast<std::uint32_t>(ref & ~kPlainRef));
+    return;
+  }
   if (ref & kCopyRef) {
     const auto index = static_cast<std::uint32_t>(ref & ~kCopyRef);
     copies_[index].reset();

@@ -1,0 +1,70 @@
+// The TLS layer of one connection, between the ring and the SMTP engine,
+// and the per-shard pool of plaintext buffers its records decrypt into.
+//
+// The ring side stays as without TLS: ciphertext lands in a provided
+// buffer, is fed to the tls::Session (which copies it) and the buffer goes
+// back to the ring at once. Decrypted bytes land in a PlainPool buffer; the
+// engine's body-chunk views point into it, so it is held like a receive
+// buffer (one hold for the read, one per chunk until the spool wrote it).
+// Replies are encrypted on the way out and leave in the connection's one
+// send, as ciphertext.
+//
+// States: `offered` (a STARTTLS listener before STARTTLS: bytes go to the
+// engine in the clear; only the ConnectionInfo is kept, for
+// tls_established()), `handshaking` (implicit TLS from accept, or after the
+// 220 to STARTTLS; tls.timeout bounds it), `established`.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "protocols/smtp/session.h"
+#include "tls/session.h"
+
+namespace ringmx::core {
+
+struct TlsStage {
+  enum class State : std::uint8_t { offered, handshaking, established };
+  State state = State::offered;
+  bool implicit = false;  // the engine is made (and greets) only after the handshake
+  smtp::ConnectionInfo info;
+  std::unique_ptr<tls::Session> session;  // from the start of the handshake
+  std::vector<std::byte> cipher;          // take_output() scratch, reused
+
+  bool in_handshake() const { return state == State::handshaking; }
+  bool established() const { return state == State::established; }
+};
+
+// Plaintext buffers of one shard, held the way BufferRing holds receive
+// buffers. Buffers are allocated on first use and kept for reuse.
+class PlainPool {
+ public:
+  // One TLS record's plaintext at most (RFC 8446 5.1: 2^14).
+  static constexpr std::uint32_t kBufferSize = 16 * 1024;
+
+  // A buffer with one hold (the read that fills it).
+  std::uint32_t acquire();
+  std::span<char> buffer(std::uint32_t index) { return {blocks_[index].get(), kBufferSize}; }
+  // Which buffer `p` points into, or -1 when none.
+  std::int64_t find(const char* p) const;
+  void hold(std::uint32_t index) { ++holds_[index]; }
+  void release(std::uint32_t index);
+  std::size_t allocated() const { return blocks_.size(); }
+  std::size_t in_use() const { return blocks_.size() - free_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::vector<std::uint32_t> holds_;
+  std::vector<std::uint32_t> free_;
+  std::map<const char*, std::uint32_t> by_address_;  // buffer start -> index
+};
+
+// wolfSSL's per-thread ECC fixed-point cache (FP_ECC in Debian's build):
+// each shard thread frees its own before it exits.
+void release_thread_tls_caches();
+
+}  // namespace ringmx::core
