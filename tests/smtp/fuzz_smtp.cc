@@ -229,7 +229,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if ((ctl & 7) == 2) session.shutdown(out);
         if ((ctl & 7) == 3) {
           session.disconnected(out);
-          w.closed = true;  // the peer is gone: nothing may be sent any more
+          w.act(out, s.mode);  // the abort of a message in progress
+          w.closed = true;     // the peer is gone: nothing may come out any more
         }
         break;
     }
