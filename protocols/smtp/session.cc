@@ -130,17 +130,17 @@ void Session::after_replies(Output& out, Action::Kind kind) {
 
 void Session::hard_close(Output& out, const Reply& r) {
   if (state_ == State::closed) return;
-  if (state_ == State::tls_handshake) {
-    out.actions.push_back(make_action(Action::Kind::close));  // no clear-text reply mid-handshake
-  } else {
-    // Replies held behind pending commits are never sent: the client retries
-    // those messages (a duplicate is possible, a loss is not).
-    for (auto& p : pending_)
-      p->silent = true;
-    end_transaction(out);
-    format_reply(out.replies, r);
-    out.actions.push_back(make_action(Action::Kind::close));
-  }
+  // Once the STARTTLS 220 has left, the bytes on the wire belong to the
+  // handshake: no clear-text reply then. (While the 220 is still held behind a
+  // pending commit, the client is not handshaking yet.)
+  bool handshaking = state_ == State::tls_handshake && pending_.empty();
+  // Replies held behind pending commits are never sent: the client retries
+  // those messages (a duplicate is possible, a loss is not).
+  for (auto& p : pending_)
+    p->silent = true;
+  end_transaction(out);
+  if (!handshaking) format_reply(out.replies, r);
+  out.actions.push_back(make_action(Action::Kind::close));
   enter(State::closed);
 }
 

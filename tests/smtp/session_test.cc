@@ -285,3 +285,26 @@ TEST(Disconnect, AbortsTheMessageInProgressAndSilencesPending) {
 
 }  // namespace
 }  // namespace ringmx::smtp::testing
+
+namespace ringmx::smtp::testing {
+namespace {
+
+// Found by fuzz_smtp: a timeout while STARTTLS's 220 waited behind a pending
+// commit let that commit's 250 out after the 421 and the close.
+TEST(Limits, TimeoutWithStarttlsHeldBehindACommit) {
+  Settings s = Harness::defaults();
+  s.starttls_offered = true;
+  Harness h(s);
+  h.start();
+  h.say("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\nx\r\n.\r\n");
+  EXPECT_EQ(h.say("STARTTLS\r\n"), "");
+  EXPECT_FALSE(h.start_tls) << "held behind the commit";
+  h.session->idle_timeout(h.out);
+  EXPECT_EQ(h.drain(), "421 4.4.2 mx.example.com Error: timeout exceeded\r\n");
+  EXPECT_TRUE(h.closed);
+  EXPECT_EQ(h.commit(CommitResult::committed), "");
+  EXPECT_FALSE(h.start_tls);
+}
+
+}  // namespace
+}  // namespace ringmx::smtp::testing
