@@ -150,6 +150,8 @@ class Shard {
   // The ciphertext of `plain`, valid until the next call for `c`.
   std::string_view encrypt_reply(Connection& c, std::string_view plain);
   void on_tls_timeout(Connection& c);
+  // Queues close_notify on an established TLS connection (no-op otherwise).
+  void close_tls(Connection& c);
   // Draining: once only management connections are left, they close too.
   void close_management();
 

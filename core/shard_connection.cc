@@ -177,6 +177,7 @@ void Shard::handle_output(Connection& c) {
         break;
       case smtp::Action::Kind::close:
         c.close_after_send = true;
+        close_tls(c);  // close_notify after the last reply, so the client sees a clean end
         break;
     }
   }

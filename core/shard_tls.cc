@@ -159,6 +159,12 @@ std::string_view Shard::encrypt_reply(Connection& c, std::string_view plain) {
   return {reinterpret_cast<const char*>(t.cipher.data()), t.cipher.size()};
 }
 
+void Shard::close_tls(Connection& c) {
+  if (!c.tls || !c.tls->established()) return;
+  c.tls->session->shutdown();
+  queue_tls_output(c);
+}
+
 void Shard::on_tls_timeout(Connection& c) {
   if (now_ms_ < std::min(c.idle_deadline_ms, c.end_deadline_ms)) {
     wheel_->arm(&c.timer, std::min(c.idle_deadline_ms, c.end_deadline_ms));

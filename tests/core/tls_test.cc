@@ -1,0 +1,322 @@
+// TLS through a running ringmx (issue 6): implicit TLS and STARTTLS on the
+// same server, SNI, protocol and cipher policy, the STARTTLS injection case,
+// the handshake timeout, and what a message received over TLS carries in
+// the spool. Real clients: openssl s_client, Python ssl/smtplib, swaks.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <string>
+
+#include "delivery/spool_reader.h"
+#include "tests/core/server_process.h"
+
+namespace ringmx::test {
+namespace {
+
+struct TlsPorts {
+  int starttls = free_port();
+  int implicit = free_port();
+};
+
+// Two ECDSA P-256 certificates (mx.test, the default; other.test, by SNI)
+// and an RSA one (rsa.test), written under `dir` by openssl.
+void make_certificates(const std::filesystem::path& dir) {
+  const std::string d = dir.string();
+  for (const char* name : {"mx.test", "other.test"}) {
+    ASSERT_EQ(run(fmt::format("cd {} && openssl req -x509 -newkey ec -pkeyopt "
+                              "ec_paramgen_curve:P-256 -nodes -keyout {}.key -out {}.pem "
+                              "-subj /CN={} -days 2",
+                              d, name, name, name)),
+              0);
+  }
+  ASSERT_EQ(run(fmt::format("cd {} && openssl req -x509 -newkey rsa:2048 -nodes -keyout "
+                            "rsa.test.key -out rsa.test.pem -subj /CN=rsa.test -days 2",
+                            d)),
+            0);
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// `starttls_extra` and `implicit_extra` are more keys for each listener.
+std::string tls_config(const TlsPorts& p, const std::string& starttls_extra = "",
+                       const std::string& implicit_extra = "", const std::string& extra = "") {
+  return fmt::format(R"(
+[server]
+shards = 2
+hostname = "mx.test"
+shutdown-timeout = "20s"
+[server.listener.smtp]
+bind = "127.0.0.1:{}"
+tls.enable = true
+tls.certificate = "mx"
+tls.sni = [ {{ subject = "other.test", certificate = "other" }},
+            {{ subject = "*.rsa.test", certificate = "rsa" }} ]
+{}
+[server.listener.smtps]
+bind = "127.0.0.1:{}"
+tls.implicit = true
+tls.certificate = "mx"
+tls.timeout = "1s"
+{}
+[certificate.mx]
+cert = "file://mx.test.pem"
+private-key = "file://mx.test.key"
+[certificate.other]
+cert = "file://other.test.pem"
+private-key = "file://other.test.key"
+[certificate.rsa]
+cert = "file://rsa.test.pem"
+private-key = "file://rsa.test.key"
+[spool]
+path = "spool"
+{}
+)",
+                     p.starttls, starttls_extra, p.implicit, implicit_extra, extra);
+}
+
+class TlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { make_certificates(dir_.path()); }
+  void TearDown() override {
+    if (server_.running()) {
+      server_.signal(SIGTERM);
+      EXPECT_EQ(server_.wait_exit(), 0) << server_.log_text();
+    }
+    EXPECT_EQ(server_.count_log("AddressSanitizer"), 0) << server_.log_text();
+    EXPECT_EQ(server_.count_log("LeakSanitizer"), 0) << server_.log_text();
+    EXPECT_EQ(server_.count_log("runtime error:"), 0) << server_.log_text();
+  }
+  void start(const std::string& toml) {
+    ASSERT_TRUE(server_.start(toml, dir_.path())) << server_.log_text();
+  }
+  // openssl s_client against the STARTTLS (or implicit) listener; its
+  // combined output. Stdin is QUIT so the session ends by itself.
+  int s_client(const std::string& args, std::string* out, bool implicit = false) {
+    const int port = implicit ? ports_.implicit : ports_.starttls;
+    return run(fmt::format("printf 'QUIT\\r\\n' | timeout 20 openssl s_client -connect "
+                           "127.0.0.1:{} {} {} -ign_eof 2>&1",
+                           port, implicit ? "" : "-starttls smtp", args),
+               out);
+  }
+  // A Python script run with the ports as arguments; its combined output.
+  int python(const std::string& script, std::string* out) {
+    const auto path = dir_.path() / "client.py";
+    std::ofstream(path) << script;
+    return run(fmt::format("timeout 30 python3 {} {} {} 2>&1", path.string(), ports_.starttls,
+                           ports_.implicit),
+               out);
+  }
+  std::filesystem::path spool() const { return dir_.path() / "spool"; }
+
+  TempDir dir_;
+  TlsPorts ports_;
+  ServerProcess server_;
+};
+
+std::string served_subject(const std::string& s_client_output) {
+  const auto at = s_client_output.find("subject=");
+  if (at == std::string::npos) return "";
+  return s_client_output.substr(at, s_client_output.find('\n', at) - at);
+}
+
+TEST_F(TlsTest, StartTlsAndImplicitOnOneServerStoreTlsInEnvelopeAndEsmtpsInReceived) {
+  start(tls_config(ports_));
+  // The ring logs once that kTLS is not there and the userspace path runs.
+  EXPECT_EQ(server_.count_log("event=tls.ktls ktls=unavailable"), 1) << server_.log_text();
+
+  std::string out;
+  EXPECT_EQ(run(fmt::format("timeout 30 swaks --server 127.0.0.1:{} --tls --from a@client.test "
+                            "--to bob@mx.test --body 'over starttls' 2>&1",
+                            ports_.starttls),
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("<~  250 2.0.0 Ok: queued as "), std::string::npos) << out;
+  // After STARTTLS the EHLO answer no longer offers STARTTLS.
+  const std::string after_tls = out.substr(out.find("TLS started"));
+  EXPECT_EQ(after_tls.find("STARTTLS"), std::string::npos) << out;
+
+  EXPECT_EQ(run(fmt::format("timeout 30 swaks --server 127.0.0.1:{} --tlsc --from a@client.test "
+                            "--to bob@mx.test --body 'over implicit tls' 2>&1",
+                            ports_.implicit),
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("<~  220 mx.test"), std::string::npos) << out;
+  EXPECT_NE(out.find("<~  250 2.0.0 Ok: queued as "), std::string::npos) << out;
+
+  delivery::SpoolReader reader(spool());
+  auto msgs = reader.messages();
+  ASSERT_EQ(msgs.size(), 2u);
+  for (const delivery::MessageView& m : msgs) {
+    EXPECT_EQ(m.message->envelope.tls.rfind("TLSv1.3 TLS_", 0), 0u) << m.message->envelope.tls;
+    const std::string bytes = reader.read_body(m);
+    EXPECT_NE(bytes.substr(0, bytes.find("\r\n\r\n")).find("with ESMTPS"), std::string::npos)
+        << bytes;
+  }
+}
+
+// A message bigger than many TLS records: body chunks point into the
+// plaintext pool and must stay intact until the spool wrote them.
+TEST_F(TlsTest, LargeMessageOverStartTlsIsStoredByteForByte) {
+  start(tls_config(ports_));
+  std::string out;
+  ASSERT_EQ(python(R"(
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+body = b"Subject: big\r\n\r\n" + b"".join(b"%07d abcdefghijklmnopqrstuvwxyz0123456789\r\n" % i for i in range(40000))
+open(sys.argv[0] + ".body", "wb").write(body)
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+s.starttls(context=ctx)
+s.ehlo("client.test")
+s.sendmail("a@client.test", ["bob@mx.test"], body)
+s.quit()
+print("sent", len(body))
+)",
+                   &out),
+            0)
+      << out;
+  const std::string body = read_file(dir_.path() / "client.py.body");
+  ASSERT_GT(body.size(), 1000000u);
+  delivery::SpoolReader reader(spool());
+  auto msgs = reader.messages();
+  ASSERT_EQ(msgs.size(), 1u);
+  const std::string bytes = reader.read_body(msgs[0]);
+  ASSERT_GE(bytes.size(), body.size());
+  EXPECT_TRUE(bytes.substr(bytes.size() - body.size()) == body);
+}
+
+TEST_F(TlsTest, SniPicksEachCertificateAndFallsBackToTheDefault) {
+  start(tls_config(ports_));
+  std::string out;
+  s_client("-servername other.test", &out);
+  EXPECT_NE(served_subject(out).find("CN = other.test"), std::string::npos) << out;
+  s_client("-servername mail.rsa.test", &out);
+  EXPECT_NE(served_subject(out).find("CN = rsa.test"), std::string::npos) << out;
+  s_client("-servername unknown.test", &out);
+  EXPECT_NE(served_subject(out).find("CN = mx.test"), std::string::npos) << out;
+  s_client("-noservername", &out);
+  EXPECT_NE(served_subject(out).find("CN = mx.test"), std::string::npos) << out;
+  // TLS 1.2 with the RSA certificate picked by SNI: the suites follow the key.
+  s_client("-tls1_2 -servername mail.rsa.test", &out);
+  EXPECT_NE(out.find("ECDHE-RSA-"), std::string::npos) << out;
+}
+
+TEST_F(TlsTest, ProtocolRestrictionRefusesTheOtherVersion) {
+  start(tls_config(ports_, "tls.protocols = [\"TLSv1.3\"]", "tls.protocols = [\"TLSv1.2\"]"));
+  std::string out;
+  EXPECT_NE(s_client("-tls1_2", &out), 0) << out;
+  EXPECT_TRUE(server_.wait_for_log({"event=tls.handshake_failed", "offered=TLSv1.2"})) << out;
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.close", "reason=tls-handshake"}));
+  EXPECT_EQ(s_client("-tls1_3", &out), 0) << out;
+  EXPECT_NE(out.find("New, TLSv1.3"), std::string::npos) << out;
+
+  EXPECT_NE(s_client("-tls1_3", &out, true), 0) << out;
+  EXPECT_EQ(s_client("-tls1_2", &out, true), 0) << out;
+  EXPECT_NE(out.find("New, TLSv1.2"), std::string::npos) << out;
+}
+
+TEST_F(TlsTest, CipherRestrictionRefusesOthersAndOrderFollowsIgnoreClientOrder) {
+  start(tls_config(ports_,
+                   "tls.ciphers = [\"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\", "
+                   "\"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\", "
+                   "\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\"]\n"
+                   "tls.protocols = [\"TLSv1.2\"]\n"
+                   "tls.ignore-client-order = true",
+                   "tls.protocols = [\"TLSv1.2\"]\n"
+                   "tls.ciphers = [\"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\", "
+                   "\"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\"]\n"
+                   "tls.ignore-client-order = false"));
+  std::string out;
+  EXPECT_NE(s_client("-tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305", &out), 0) << out;
+  // Server order wins on the STARTTLS listener...
+  const std::string client_prefers_128 =
+      "-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384";
+  EXPECT_EQ(s_client(client_prefers_128, &out), 0) << out;
+  EXPECT_NE(out.find("Cipher is ECDHE-ECDSA-AES256-GCM-SHA384"), std::string::npos) << out;
+  // ...the client's on the implicit one.
+  EXPECT_EQ(s_client(client_prefers_128, &out, true), 0) << out;
+  EXPECT_NE(out.find("Cipher is ECDHE-ECDSA-AES128-GCM-SHA256"), std::string::npos) << out;
+}
+
+// CVE-2011-0411: what was pipelined behind STARTTLS is discarded; after the
+// handshake the first reply is the one to the first command sent over TLS.
+TEST_F(TlsTest, BytesPipelinedAfterStartTlsAreDiscarded) {
+  start(tls_config(ports_));
+  std::string out;
+  ASSERT_EQ(python(R"(
+import socket, ssl, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb")
+def reply():
+    lines = []
+    while True:
+        l = f.readline()
+        lines.append(l.decode().rstrip())
+        if len(l) < 4 or l[3:4] != b"-": return lines
+reply()
+s.sendall(b"EHLO client.test\r\n"); reply()
+s.sendall(b"STARTTLS\r\nRSET\r\n")
+print("starttls:", reply()[-1])
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s)
+t.sendall(b"NOOP\r\n")
+tf = t.makefile("rb")
+print("first:", tf.readline().decode().rstrip())
+)",
+                   &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("starttls: 220 2.0.0 Ready to start TLS"), std::string::npos) << out;
+  // The injected RSET never reached the engine: no reply, and not counted.
+  EXPECT_NE(out.find("first: 250 2.0.0 Ok"), std::string::npos) << out;
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.close", "starttls=1", "noop=1"})) << out;
+  EXPECT_EQ(server_.count_log("rset="), 0) << server_.log_text();
+}
+
+TEST_F(TlsTest, SilentClientIsClosedWhenTheHandshakeTimeoutExpires) {
+  start(tls_config(ports_));
+  Client c;
+  ASSERT_TRUE(c.connect("127.0.0.1", ports_.implicit));
+  // tls.timeout is 1s on the implicit listener; the tick is 250 ms.
+  EXPECT_TRUE(c.closed(3000));
+  EXPECT_TRUE(server_.wait_for_log({"event=tls.handshake_failed", "reason=timeout"}));
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.close", "listener=smtps", "reason=tls-timeout"}));
+}
+
+TEST_F(TlsTest, InlineCertificateAndPythonSmtpSsl) {
+  std::string toml = tls_config(ports_);
+  const std::string pem = read_file(dir_.path() / "mx.test.pem");
+  const std::string key = read_file(dir_.path() / "mx.test.key");
+  toml.replace(toml.find("cert = \"file://mx.test.pem\""),
+               std::string("cert = \"file://mx.test.pem\"").size(), "cert = '''" + pem + "'''");
+  toml.replace(toml.find("private-key = \"file://mx.test.key\""),
+               std::string("private-key = \"file://mx.test.key\"").size(),
+               "private-key = '''" + key + "'''");
+  start(toml);
+  std::string out;
+  ASSERT_EQ(python(R"(
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP_SSL("127.0.0.1", int(sys.argv[2]), context=ctx)
+print("cert:", ssl.DER_cert_to_PEM_cert(s.sock.getpeercert(True)).strip()[:64])
+print(s.ehlo("client.test")[0])
+s.quit()
+)",
+                   &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("250"), std::string::npos) << out;
+  std::string served;
+  s_client("", &served, true);
+  EXPECT_NE(served_subject(served).find("CN = mx.test"), std::string::npos) << served;
+}
+
+}  // namespace
+}  // namespace ringmx::test
