@@ -45,6 +45,8 @@ max-connections = 20000
 level = "warn"
 [server.listener.smtp]
 bind = "127.0.0.1:$ringmx_port"
+[session.data.limits]
+messages = 100000  # -d sends 400 messages per connection
 [delivery]
 mode = "discard"
 [spool]
@@ -55,7 +57,9 @@ ringmx_pid=$!
 pids+=("$ringmx_pid")
 
 sink_port=$(free_port)
-smtp-sink "127.0.0.1:$sink_port" 1024 &
+sink_user=()
+[ "$(id -u)" = 0 ] && sink_user=(-u nobody)  # smtp-sink refuses to run as root
+smtp-sink "${sink_user[@]}" "127.0.0.1:$sink_port" 1024 &
 sink_pid=$!
 pids+=("$sink_pid")
 
