@@ -25,12 +25,6 @@ class Workload:
     def protocol_key(self):
         return "starttls" if self.tls else self.protocol
 
-    def describe(self):
-        per = "sessions reused" if self.reuse else "1 message/session"
-        extra = f", {self.recipients} rcpt" if self.recipients > 1 else ""
-        proto = "LMTP" if self.protocol == "lmtp" else ("SMTP+STARTTLS" if self.tls else "SMTP")
-        return f"{proto}, {self.size // 1024} KiB, {per}{extra}"
-
     def scaled_messages(self, scale):
         return max(self.sessions * 2, int(self.messages * scale))
 
