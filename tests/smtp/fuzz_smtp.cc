@@ -1,8 +1,10 @@
-// libFuzzer target for the engine. Build (clang only):
-//   CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DRINGMX_FUZZ=ON
-//   -DRINGMX_SANITIZE=ON cmake --build build-fuzz --target fuzz_smtp
+// libFuzzer target for the engine. Build (clang only) and run:
+// clang-format off
+//   CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DRINGMX_FUZZ=ON -DRINGMX_SANITIZE=ON
+//   cmake --build build-fuzz --target fuzz_smtp
 //   mkdir -p /tmp/smtp-corpus    # new inputs go to the first folder, not into the repository
 //   build-fuzz/tests/smtp/fuzz_smtp -max_total_time=180 -max_len=4096 /tmp/smtp-corpus tests/smtp/corpus
+// clang-format on
 //
 // The input drives one session: its first byte picks the settings, then each
 // control byte is an event (feed the next n bytes, answer a commit, finish a
