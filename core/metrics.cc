@@ -38,6 +38,10 @@ void ShardMetrics::record_fsync(std::uint64_t ns) {
   bump(fsync_latency_ns_sum, ns);
 }
 
+void ShardMetrics::record_tls(std::string_view version) {
+  bump(tls_handshakes[version == "TLSv1.2" ? 0 : version == "TLSv1.3" ? 1 : 2]);
+}
+
 namespace {
 
 std::vector<std::string_view> fields(std::string_view line) {
@@ -145,16 +149,25 @@ std::string render_metrics(const std::vector<std::unique_ptr<ShardMetrics>>& sha
            MetricType::counter);
   e.sample({}, sum(shards, &ShardMetrics::message_bytes));
 
-  // TLS is not served by this build yet: the families exist so dashboards
-  // and alerts can be written now; they stay at zero.
-  e.family("ringmx_tls_handshakes_total", "TLS handshakes completed, by version and cipher.",
+  // kTLS is not installed by this build yet (userspace crypto only): the
+  // family exists so dashboards can be written now; it stays at zero.
+  e.family("ringmx_tls_handshakes_total", "TLS handshakes completed, by protocol version.",
            MetricType::counter);
+  {
+    const char* versions[] = {"TLSv1.2", "TLSv1.3", "other"};
+    for (std::size_t v = 0; v < 3; ++v) {
+      std::uint64_t n = 0;
+      for (const auto& s : shards)
+        n += s->tls_handshakes[v].load(std::memory_order_relaxed);
+      e.sample({{"version", versions[v]}}, n);
+    }
+  }
   e.family("ringmx_tls_handshake_failures_total", "TLS handshakes that failed.",
            MetricType::counter);
-  e.sample({}, 0);
+  e.sample({}, sum(shards, &ShardMetrics::tls_failures));
   e.family("ringmx_tls_handshake_timeouts_total", "TLS handshakes that timed out.",
            MetricType::counter);
-  e.sample({}, 0);
+  e.sample({}, sum(shards, &ShardMetrics::tls_timeouts));
   e.family("ringmx_tls_ktls_offloads_total", "TLS sessions handed to kernel TLS.",
            MetricType::counter);
   e.sample({}, 0);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/connection.h"
@@ -59,6 +60,11 @@ struct alignas(64) ShardMetrics {
   std::atomic<std::uint64_t> ring_submissions{0};
   std::atomic<std::uint64_t> ring_completions{0};
   std::atomic<std::uint64_t> http_requests{0};
+  // TLS handshakes completed by protocol version: TLSv1.2, TLSv1.3, other.
+  std::array<std::atomic<std::uint64_t>, 3> tls_handshakes{};
+  std::atomic<std::uint64_t> tls_failures{0};
+  std::atomic<std::uint64_t> tls_timeouts{0};
+  void record_tls(std::string_view version);
 
   void record_fsync(std::uint64_t ns);
 };

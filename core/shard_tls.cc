@@ -79,6 +79,7 @@ void Shard::step_handshake(Connection& c) {
   }
   if (st == tls::Handshake::failed) {
     t.session->log_failure();
+    bump(metrics_->tls_failures);
     c.reason = CloseReason::tls_handshake;
     c.close_after_send = true;
     flush(c);
@@ -88,6 +89,7 @@ void Shard::step_handshake(Connection& c) {
   const tls::SessionInfo& si = t.session->info();
   t.info.tls_active = true;
   t.info.tls_description = si.version + " " + si.cipher;
+  metrics_->record_tls(si.version);
   log::info("conn.tls", "shard={} listener={} client={} version={} cipher={} sni={} cert={}",
             options_.index, c.view->runtime->listener->id, c.client, si.version, si.cipher,
             si.sni.empty() ? "-" : si.sni, si.certificate);
@@ -172,6 +174,7 @@ void Shard::on_tls_timeout(Connection& c) {
   }
   c.tls->session->fail("timeout");
   c.tls->session->log_failure();
+  bump(metrics_->tls_timeouts);
   c.reason = CloseReason::tls_timeout;
   begin_close(c, CloseReason::tls_timeout);
 }

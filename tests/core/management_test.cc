@@ -170,6 +170,54 @@ TEST_F(ManagementTest, ReadyzAnswers503WhileDraining) {
   EXPECT_EQ(server_.wait_exit(), 0);
 }
 
+TEST_F(ManagementTest, TlsHandshakesFailuresAndTimeoutsAreCounted) {
+  const std::string d = dir_.path().string();
+  ASSERT_EQ(run(fmt::format("cd {} && openssl req -x509 -newkey ec -pkeyopt "
+                            "ec_paramgen_curve:P-256 -nodes -keyout mx.key -out mx.pem "
+                            "-subj /CN=mx.test -days 2",
+                            d)),
+            0);
+  const int smtps = free_port();
+  ASSERT_TRUE(server_.start(config(ports_) + fmt::format(R"(
+[server.listener.smtps]
+bind = "127.0.0.1:{}"
+tls.implicit = true
+tls.certificate = "mx"
+tls.timeout = "1s"
+[certificate.mx]
+cert = "file://mx.pem"
+private-key = "file://mx.key"
+)",
+                                                         smtps),
+                            dir_.path()))
+      << server_.log_text();
+  std::string out;
+  EXPECT_EQ(run(fmt::format("printf 'QUIT\\r\\n' | timeout 20 openssl s_client -connect "
+                            "127.0.0.1:{} -tls1_3 -ign_eof 2>&1",
+                            smtps),
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("221"), std::string::npos) << out;
+  {
+    Client plain;  // no ClientHello: a handshake failure
+    ASSERT_TRUE(plain.connect("127.0.0.1", smtps));
+    plain.send("EHLO client.test\r\n");
+    EXPECT_TRUE(plain.closed());
+  }
+  {
+    Client quiet;  // says nothing: tls.timeout
+    ASSERT_TRUE(quiet.connect("127.0.0.1", smtps));
+    EXPECT_TRUE(quiet.closed(5000));
+  }
+  ASSERT_TRUE(server_.wait_for_log({"event=conn.close", "reason=tls-timeout"}));
+  auto m = scrape(ports_.http);
+  EXPECT_EQ(m["ringmx_tls_handshakes_total{version=\"TLSv1.3\"}"], 1);
+  EXPECT_EQ(m["ringmx_tls_handshakes_total{version=\"TLSv1.2\"}"], 0);
+  EXPECT_EQ(m["ringmx_tls_handshake_failures_total"], 1);
+  EXPECT_EQ(m["ringmx_tls_handshake_timeouts_total"], 1);
+}
+
 TEST_F(ManagementTest, WithoutTokenConfigAndReloadAnswerLoopbackPeers) {
   ASSERT_TRUE(server_.start(config(ports_), dir_.path())) << server_.log_text();
   HttpReply c = http(ports_.http, request("GET", "/config"));
