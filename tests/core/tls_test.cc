@@ -318,5 +318,35 @@ s.quit()
   EXPECT_NE(served_subject(served).find("CN = mx.test"), std::string::npos) << served;
 }
 
+// Reload: new connections get the new certificate; the server keeps running.
+TEST_F(TlsTest, ReloadServesTheNewCertificateToNewConnections) {
+  const std::string before = tls_config(ports_);
+  start(before);
+  std::string out;
+  s_client("", &out);
+  EXPECT_NE(served_subject(out).find("CN = mx.test"), std::string::npos) << out;
+  std::string after = before;
+  after.replace(after.find("tls.certificate = \"mx\""), 22, "tls.certificate = \"other\"");
+  server_.rewrite(after);
+  const std::size_t from = server_.log_size();
+  server_.signal(SIGHUP);
+  ASSERT_TRUE(server_.wait_for_log({"event=reload.done"}, 20000, from)) << server_.log_text();
+  s_client("", &out);
+  EXPECT_NE(served_subject(out).find("CN = other.test"), std::string::npos) << out;
+}
+
+// A key that does not belong to its certificate fails the start, naming it.
+TEST_F(TlsTest, MismatchedKeyFailsTheStart) {
+  std::string toml = tls_config(ports_);
+  toml.replace(toml.find("private-key = \"file://mx.test.key\""),
+               std::string("private-key = \"file://mx.test.key\"").size(),
+               "private-key = \"file://other.test.key\"");
+  EXPECT_FALSE(server_.start(toml, dir_.path()));
+  EXPECT_NE(server_.wait_exit(), 0);
+  EXPECT_NE(server_.log_text().find("certificate.mx.private-key: the private key does not belong"),
+            std::string::npos)
+      << server_.log_text();
+}
+
 }  // namespace
 }  // namespace ringmx::test
