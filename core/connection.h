@@ -21,15 +21,15 @@ struct ListenerView;
 // Why a connection ended, for the disconnect log line.
 enum class CloseReason : std::uint8_t {
   none,
-  quit,          // the session closed after QUIT
-  protocol,      // the session closed for another reason (limits, errors)
-  disconnect,    // the client closed first
-  io_error,      // recv/send failed
-  timeout,       // idle timeout
-  duration,      // session duration exceeded
-  shutdown,      // drain
-  unsupported,   // the engine asked for something this runtime cannot do (TLS)
-  proxy_header,  // a trusted peer's PROXY header was malformed or did not arrive in time
+  quit,           // the session closed after QUIT
+  protocol,       // the session closed for another reason (limits, errors)
+  disconnect,     // the client closed first
+  io_error,       // recv/send failed
+  timeout,        // idle timeout
+  duration,       // session duration exceeded
+  shutdown,       // drain
+  unsupported,    // the engine asked for something this runtime cannot do (TLS)
+  proxy_header,   // a trusted peer's PROXY header was malformed or did not arrive in time
   tls_handshake,  // the TLS handshake failed (logged as event=tls.handshake_failed)
   tls_timeout,    // the TLS handshake did not finish within tls.timeout
   count_,

@@ -35,7 +35,7 @@ struct ListenerRuntime {
   std::shared_ptr<const config::Config> config;  // keeps `listener` and session settings alive
   const config::Listener* listener = nullptr;    // inside *config
   std::shared_ptr<ListenerCounters> counters;
-  smtp::Settings smtp;         // what every session of this listener is built with
+  smtp::Settings smtp;  // what every session of this listener is built with
   // The listener's certificates and policy when tls.enable; null otherwise.
   // Built per configuration, so a reload's new certificates apply to new
   // connections while each tls::Session keeps the context it began with.
