@@ -41,6 +41,17 @@ path = "spool"
 
 class ManagementTest : public ::testing::Test {
  protected:
+  // Every test ends with a drain: the server must exit 0, and (in the
+  // sanitizer build) without a report in its log.
+  void TearDown() override {
+    if (server_.running()) {
+      server_.signal(SIGTERM);
+      EXPECT_EQ(server_.wait_exit(), 0) << server_.log_text();
+    }
+    EXPECT_EQ(server_.count_log("AddressSanitizer"), 0) << server_.log_text();
+    EXPECT_EQ(server_.count_log("LeakSanitizer"), 0) << server_.log_text();
+    EXPECT_EQ(server_.count_log("runtime error:"), 0) << server_.log_text();
+  }
   TempDir dir_;
   Ports ports_;
   ServerProcess server_;

@@ -101,6 +101,17 @@ std::string v2_inet6(const char* src, const char* dst, std::uint16_t sport, std:
 
 class ProxyTest : public ::testing::Test {
  protected:
+  // Every test ends with a drain: the server must exit 0, and (in the
+  // sanitizer build) without a report in its log.
+  void TearDown() override {
+    if (server_.running()) {
+      server_.signal(SIGTERM);
+      EXPECT_EQ(server_.wait_exit(), 0) << server_.log_text();
+    }
+    EXPECT_EQ(server_.count_log("AddressSanitizer"), 0) << server_.log_text();
+    EXPECT_EQ(server_.count_log("LeakSanitizer"), 0) << server_.log_text();
+    EXPECT_EQ(server_.count_log("runtime error:"), 0) << server_.log_text();
+  }
   std::filesystem::path spool() const { return dir_.path() / "spool"; }
   // The envelope client of every stored message, in spool order.
   std::vector<std::string> clients() {
