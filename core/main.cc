@@ -38,8 +38,10 @@ std::string host_name() {
 }
 
 void report(const ringmx::config::LoadResult& r) {
-  for (const auto& w : r.warnings) std::fprintf(stderr, "%s\n", w.to_string().c_str());
-  for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+  for (const auto& w : r.warnings)
+    std::fprintf(stderr, "%s\n", w.to_string().c_str());
+  for (const auto& e : r.errors)
+    std::fprintf(stderr, "%s\n", e.to_string().c_str());
 }
 
 // Loads FILE, or the embedded default when `path` is empty (creating its
@@ -62,10 +64,14 @@ std::optional<ringmx::config::Config> load(const std::string& path) {
 
 ringmx::log::Level to_log_level(ringmx::config::LogLevel l) {
   switch (l) {
-    case ringmx::config::LogLevel::error: return ringmx::log::Level::error;
-    case ringmx::config::LogLevel::warn: return ringmx::log::Level::warn;
-    case ringmx::config::LogLevel::info: return ringmx::log::Level::info;
-    case ringmx::config::LogLevel::debug: return ringmx::log::Level::debug;
+    case ringmx::config::LogLevel::error:
+      return ringmx::log::Level::error;
+    case ringmx::config::LogLevel::warn:
+      return ringmx::log::Level::warn;
+    case ringmx::config::LogLevel::info:
+      return ringmx::log::Level::info;
+    case ringmx::config::LogLevel::debug:
+      return ringmx::log::Level::debug;
   }
   return ringmx::log::Level::info;
 }
@@ -80,8 +86,8 @@ int serve(const std::string& path) {
   auto cfg = load(path);
   if (!cfg) return 1;
   ringmx::log::set_level(to_log_level(cfg->log_level));
-  ringmx::log::info("config.loaded", "source={} listeners={}",
-                    ringmx::log::quote(cfg->source_path), cfg->listeners.size());
+  ringmx::log::info("config.loaded", "source={} listeners={}", ringmx::log::quote(cfg->source_path),
+                    cfg->listeners.size());
   return ringmx::core::run_server(*cfg, path);
 }
 

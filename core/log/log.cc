@@ -14,18 +14,28 @@ std::atomic<int> g_fd{2};
 
 const char* level_name(Level l) {
   switch (l) {
-    case Level::error: return "error";
-    case Level::warn: return "warn";
-    case Level::info: return "info";
-    case Level::debug: return "debug";
+    case Level::error:
+      return "error";
+    case Level::warn:
+      return "warn";
+    case Level::info:
+      return "info";
+    case Level::debug:
+      return "debug";
   }
   return "info";
 }
 }  // namespace
 
-void set_level(Level l) { g_level.store(static_cast<int>(l), std::memory_order_relaxed); }
-Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
-void set_fd(int fd) { g_fd.store(fd, std::memory_order_relaxed); }
+void set_level(Level l) {
+  g_level.store(static_cast<int>(l), std::memory_order_relaxed);
+}
+Level level() {
+  return static_cast<Level>(g_level.load(std::memory_order_relaxed));
+}
+void set_fd(int fd) {
+  g_fd.store(fd, std::memory_order_relaxed);
+}
 
 std::string quote(std::string_view v) {
   bool plain = !v.empty();
@@ -41,11 +51,21 @@ std::string quote(std::string_view v) {
   out.push_back('"');
   for (unsigned char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < ' ' || c == 0x7f) {
           out += fmt::format("\\x{:02x}", c);

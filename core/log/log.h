@@ -15,7 +15,9 @@ enum class Level { error = 0, warn = 1, info = 2, debug = 3 };
 
 void set_level(Level level);
 Level level();
-inline bool enabled(Level l) { return static_cast<int>(l) <= static_cast<int>(level()); }
+inline bool enabled(Level l) {
+  return static_cast<int>(l) <= static_cast<int>(level());
+}
 
 // Where lines go (default 2, stderr). For tests that read the log back.
 void set_fd(int fd);
