@@ -21,8 +21,9 @@ void Session::start(Output& out) {
   if (state_ != State::before_greeting) return;
   enter(State::command);
   fmt::memory_buffer text;  // on the stack: the idle session allocates nothing
-  fmt::format_to(std::back_inserter(text), "{} {} {}", settings_->hostname,
-                 settings_->mode == Mode::lmtp ? "LMTP" : "ESMTP", settings_->greeting);
+  // The configured greeting is the whole text after the host name
+  // (server.greeting, default "ringmx ESMTP"), as Postfix's smtpd_banner.
+  fmt::format_to(std::back_inserter(text), "{} {}", settings_->hostname, settings_->greeting);
   // RFC 2034: no enhanced code before the client could ask for them.
   reply(out, {220, {}, {text.data(), text.size()}});
   close_if_draining(out);

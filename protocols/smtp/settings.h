@@ -42,9 +42,9 @@ inline constexpr Bounds<uint64_t> kTransferLimit{4096, 262144000, uint64_t{1} <<
 
 struct Settings {
   Mode mode = Mode::smtp;
-  std::string hostname = "localhost";  // in the greeting, EHLO, Received "by"
-  std::string greeting = "ringmx";     // "220 <hostname> ESMTP <greeting>"
-  std::string listener;                // listener name, copied into each envelope
+  std::string hostname = "localhost";     // in the greeting, EHLO, Received "by"
+  std::string greeting = "ringmx ESMTP";  // "220 <hostname> <greeting>"
+  std::string listener;                   // listener name, copied into each envelope
   size_t max_line = kMaxLine.def;
   uint32_t max_recipients = kMaxRecipients.def;
   uint64_t max_message_size = kMaxMessageSize.def;

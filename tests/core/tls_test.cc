@@ -11,6 +11,7 @@
 #include <string>
 
 #include "delivery/spool_reader.h"
+#include "tests/core/server_fixture.h"
 #include "tests/core/server_process.h"
 
 namespace ringmx::test {
@@ -80,18 +81,9 @@ path = "spool"
                      p.starttls, starttls_extra, p.implicit, implicit_extra, extra);
 }
 
-class TlsTest : public ::testing::Test {
+class TlsTest : public ServerFixture {
  protected:
   void SetUp() override { make_certificates(dir_.path()); }
-  void TearDown() override {
-    if (server_.running()) {
-      server_.signal(SIGTERM);
-      EXPECT_EQ(server_.wait_exit(), 0) << server_.log_text();
-    }
-    EXPECT_EQ(server_.count_log("AddressSanitizer"), 0) << server_.log_text();
-    EXPECT_EQ(server_.count_log("LeakSanitizer"), 0) << server_.log_text();
-    EXPECT_EQ(server_.count_log("runtime error:"), 0) << server_.log_text();
-  }
   void start(const std::string& toml) {
     ASSERT_TRUE(server_.start(toml, dir_.path())) << server_.log_text();
   }
@@ -112,11 +104,8 @@ class TlsTest : public ::testing::Test {
                            ports_.implicit),
                out);
   }
-  std::filesystem::path spool() const { return dir_.path() / "spool"; }
 
-  TempDir dir_;
   TlsPorts ports_;
-  ServerProcess server_;
 };
 
 std::string served_subject(const std::string& s_client_output) {

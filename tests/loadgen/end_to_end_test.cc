@@ -82,15 +82,18 @@ TEST_F(LoadgenEndToEnd, Ipv6Loopback) {
 
 TEST_F(LoadgenEndToEnd, UnpipelinedSmtpReusingSessions) {
   start_sink({});
-  // One thread, so that each of the 10 sessions carries exactly 20 messages
-  // (with more, a faster thread takes more of the shared budget).
+  // Each session carries up to 20 messages. A session that finished its 20
+  // hands its slot to a new one that takes from the same budget, so the
+  // split depends on timing; but only the sessions open when the budget ran
+  // out (at most 10) carry fewer than 20: 10 <= sessions <= 10 + 200 / 20.
   ASSERT_EQ(bench({"--messages", "200", "--connections", "10", "--pipelining", "off",
                    "--per-connection", "20", "--threads", "1"}),
             0)
       << json_;
   EXPECT_EQ(field("messages_ok"), 200);
   EXPECT_EQ(field("errors"), 0);
-  EXPECT_EQ(field("sessions"), 10);
+  EXPECT_GE(field("sessions"), 10);
+  EXPECT_LE(field("sessions"), 20);
   stop_sink();
   EXPECT_EQ(sink_messages(), 200);
 }

@@ -16,13 +16,14 @@ constexpr std::string_view kEhloReply =
     "250-ENHANCEDSTATUSCODES\r\n"
     "250 SMTPUTF8\r\n";
 
-TEST(Commands, GreetingNamesHostAndProtocol) {
+TEST(Commands, GreetingIsHostNameThenTheConfiguredText) {
   Harness h;
-  EXPECT_EQ(h.start(), "220 mx.example.com ESMTP ringmx\r\n");
+  EXPECT_EQ(h.start(), "220 mx.example.com ringmx ESMTP\r\n");
   Settings lmtp = Harness::defaults();
   lmtp.mode = Mode::lmtp;
+  lmtp.greeting = "mail store LMTP";
   Harness l(lmtp);
-  EXPECT_EQ(l.start(), "220 mx.example.com LMTP ringmx\r\n");
+  EXPECT_EQ(l.start(), "220 mx.example.com mail store LMTP\r\n");
 }
 
 TEST(Commands, EhloAdvertisesExtensions) {
