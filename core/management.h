@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -54,7 +55,7 @@ class Management final : public http::Backend {
   }
 
   std::string metrics_text() override;
-  bool ready() override;
+  std::string not_ready() override;
   std::string config_text() override;
   std::optional<http::ReloadResult> reload() override;
 
@@ -65,6 +66,12 @@ class Management final : public http::Backend {
   const bool& draining_;
   std::uint32_t slot_ = 0;
   std::uint32_t generation_ = 0;
+  // The spool check's last answer ("" when writable) and when it was made:
+  // probes with access(2) at most once a second, so a scraper polling
+  // /readyz cannot turn it into a syscall storm.
+  std::string spool_problem_;
+  std::chrono::steady_clock::time_point spool_checked_{};
+  bool spool_ever_checked_ = false;
 };
 
 }  // namespace ringmx::core

@@ -4,13 +4,16 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string_view>
 
 #include <fmt/format.h>
 
+#include "config/ciphers.h"
 #include "core/listeners.h"
+#include "delivery/segment_file.h"
 #include "protocols/http/prometheus.h"
 
 namespace ringmx::core {
@@ -38,8 +41,20 @@ void ShardMetrics::record_fsync(std::uint64_t ns) {
   bump(fsync_latency_ns_sum, ns);
 }
 
-void ShardMetrics::record_tls(std::string_view version) {
-  bump(tls_handshakes[version == "TLSv1.2" ? 0 : version == "TLSv1.3" ? 1 : 2]);
+namespace {
+constexpr const char* kTlsVersionNames[ShardMetrics::kTlsVersions] = {"TLSv1.2", "TLSv1.3",
+                                                                      "other"};
+}  // namespace
+
+void ShardMetrics::record_tls(std::string_view version, std::string_view cipher) {
+  const std::size_t v = version == "TLSv1.2" ? 0 : version == "TLSv1.3" ? 1 : 2;
+  const auto suites = config::cipher_suites();
+  static_assert(kTlsSuites >= 2);
+  std::size_t s = kTlsSuites - 1;
+  // Only the IANA name: tls::Session::info() reports that spelling.
+  for (std::size_t i = 0; i < suites.size() && i < kTlsSuites - 1; ++i)
+    if (suites[i].iana == cipher) s = i;
+  bump(tls_handshakes[v][s]);
 }
 
 namespace {
@@ -57,6 +72,30 @@ std::vector<std::string_view> fields(std::string_view line) {
     i = j;
   }
   return out;
+}
+
+// The segment files of one shard's spool folder: how many and their total
+// size. A directory listing on the management thread at scrape time (a few
+// dozen entries at most): the writer's hot path keeps no count of its own.
+struct SegmentUsage {
+  std::uint64_t count = 0;
+  std::uint64_t bytes = 0;
+};
+
+SegmentUsage segment_usage(const std::filesystem::path& dir) {
+  SegmentUsage u;
+  std::error_code ec;
+  // increment(ec), not a range-for: a failing listing must not throw on
+  // the shard's thread; the scrape then shows what was counted so far.
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!delivery::parse_segment_file_name(it->path().filename().string())) continue;
+    std::error_code size_ec;
+    const std::uintmax_t size = it->file_size(size_ec);
+    if (size_ec) continue;  // removed while listing
+    ++u.count;
+    u.bytes += size;
+  }
+  return u;
 }
 
 std::uint64_t sum(const std::vector<std::unique_ptr<ShardMetrics>>& shards,
@@ -138,12 +177,17 @@ std::string render_metrics(const std::vector<std::unique_ptr<ShardMetrics>>& sha
            MetricType::counter);
   e.sample({}, sum(shards, &ShardMetrics::messages_accepted));
   e.family("ringmx_messages_refused_total",
-           "Messages refused after their content arrived, by reply class and code.",
+           "Refusals of MAIL, RCPT, DATA, BDAT and of messages at their end (the "
+           "engine's and the spool's), by reply class and code.",
            MetricType::counter);
-  e.sample({{"class", "4xx"}, {"code", "452"}},
-           sum(shards, &ShardMetrics::messages_refused_no_space));
-  e.sample({{"class", "4xx"}, {"code", "451"}},
-           sum(shards, &ShardMetrics::messages_refused_failed));
+  // Only codes seen: absent means zero.
+  for (std::size_t i = 0; i < ShardMetrics::kRefusalCodes; ++i) {
+    std::uint64_t n = 0;
+    for (const auto& s : shards)
+      n += s->messages_refused[i].load(std::memory_order_relaxed);
+    if (n == 0) continue;
+    e.sample({{"class", i < 100 ? "4xx" : "5xx"}, {"code", std::to_string(400 + i)}}, n);
+  }
   e.family("ringmx_message_bytes_received_total",
            "Octets of complete message contents (our Received header included).",
            MetricType::counter);
@@ -151,15 +195,23 @@ std::string render_metrics(const std::vector<std::unique_ptr<ShardMetrics>>& sha
 
   // kTLS is not installed by this build yet (userspace crypto only): the
   // family exists so dashboards can be written now; it stays at zero.
-  e.family("ringmx_tls_handshakes_total", "TLS handshakes completed, by protocol version.",
+  e.family("ringmx_tls_handshakes_total",
+           "TLS handshakes completed, by protocol version and cipher suite (IANA name).",
            MetricType::counter);
   {
-    const char* versions[] = {"TLSv1.2", "TLSv1.3", "other"};
-    for (std::size_t v = 0; v < 3; ++v) {
-      std::uint64_t n = 0;
-      for (const auto& s : shards)
-        n += s->tls_handshakes[v].load(std::memory_order_relaxed);
-      e.sample({{"version", versions[v]}}, n);
+    // Only pairs seen: most of versions x suites never occur (a TLS 1.3
+    // suite is never negotiated in TLS 1.2), and absent means zero.
+    const auto suites = config::cipher_suites();
+    for (std::size_t v = 0; v < ShardMetrics::kTlsVersions; ++v) {
+      for (std::size_t c = 0; c < ShardMetrics::kTlsSuites; ++c) {
+        std::uint64_t n = 0;
+        for (const auto& s : shards)
+          n += s->tls_handshakes[v][c].load(std::memory_order_relaxed);
+        if (n == 0) continue;
+        const std::string_view cipher =
+            c < suites.size() && c < ShardMetrics::kTlsSuites - 1 ? suites[c].iana : "other";
+        e.sample({{"version", kTlsVersionNames[v]}, {"cipher", cipher}}, n);
+      }
     }
   }
   e.family("ringmx_tls_handshake_failures_total", "TLS handshakes that failed.",
@@ -203,6 +255,21 @@ std::string render_metrics(const std::vector<std::unique_ptr<ShardMetrics>>& sha
     const double seconds =
         static_cast<double>(sum(shards, &ShardMetrics::fsync_latency_ns_sum)) / 1e9;
     e.histogram({}, kFsyncBuckets, counts, seconds);
+  }
+
+  if (set.config && set.config->delivery_mode == config::DeliveryMode::spool) {
+    std::vector<SegmentUsage> usage;
+    for (std::size_t i = 0; i < shards.size(); ++i)
+      usage.push_back(
+          segment_usage(delivery::shard_dir(set.config->spool_path, static_cast<unsigned>(i))));
+    e.family("ringmx_spool_segments", "Segment files in the shard's spool folder.",
+             MetricType::gauge);
+    for (std::size_t i = 0; i < usage.size(); ++i)
+      e.sample({{"shard", std::to_string(i)}}, usage[i].count);
+    e.family("ringmx_spool_segment_bytes", "Total size of the shard's segment files.",
+             MetricType::gauge);
+    for (std::size_t i = 0; i < usage.size(); ++i)
+      e.sample({{"shard", std::to_string(i)}}, usage[i].bytes);
   }
 
   e.family("ringmx_ring_submissions_total", "SQEs submitted to the shard's io_uring.",

@@ -45,10 +45,16 @@ struct alignas(64) ShardMetrics {
   std::array<std::atomic<std::uint64_t>, kCloseReasons> sessions_closed{};
   std::array<std::atomic<std::uint64_t>, kCloseReasons> management_closed{};
   std::atomic<std::uint64_t> messages_accepted{0};
-  // Refused by the runtime after DATA: the spool could not make it durable.
-  std::atomic<std::uint64_t> messages_refused_no_space{0};  // 452 4.3.1
-  std::atomic<std::uint64_t> messages_refused_failed{0};    // 451 4.3.0
-  std::atomic<std::uint64_t> message_bytes{0};              // body octets of complete messages
+  // Refusals by reply code, index code - 400 (400..599): the engine's
+  // refusals of MAIL/RCPT/DATA/BDAT and at end of message (Output::refusals)
+  // and the runtime's 451/452 when the spool could not make a message
+  // durable. Indexing by code bounds the label set without a list to keep.
+  static constexpr std::size_t kRefusalCodes = 200;
+  std::array<std::atomic<std::uint64_t>, kRefusalCodes> messages_refused{};
+  void record_refusal(std::uint16_t code) {
+    if (code >= 400 && code < 400 + kRefusalCodes) bump(messages_refused[code - 400]);
+  }
+  std::atomic<std::uint64_t> message_bytes{0};  // body octets of complete messages
   std::atomic<std::uint64_t> proxy_accepted{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(ProxyRefusal::count_)>
       proxy_rejected{};
@@ -60,11 +66,16 @@ struct alignas(64) ShardMetrics {
   std::atomic<std::uint64_t> ring_submissions{0};
   std::atomic<std::uint64_t> ring_completions{0};
   std::atomic<std::uint64_t> http_requests{0};
-  // TLS handshakes completed by protocol version: TLSv1.2, TLSv1.3, other.
-  std::array<std::atomic<std::uint64_t>, 3> tls_handshakes{};
+  // TLS handshakes completed, by protocol version (TLSv1.2, TLSv1.3,
+  // other) and cipher suite: an index into config::cipher_suites(), or
+  // kTlsSuites - 1 for a suite outside that table. The table bounds the
+  // label set (3 versions x the suites tls.ciphers can name, plus other).
+  static constexpr std::size_t kTlsVersions = 3;
+  static constexpr std::size_t kTlsSuites = 32;
+  std::array<std::array<std::atomic<std::uint64_t>, kTlsSuites>, kTlsVersions> tls_handshakes{};
   std::atomic<std::uint64_t> tls_failures{0};
   std::atomic<std::uint64_t> tls_timeouts{0};
-  void record_tls(std::string_view version);
+  void record_tls(std::string_view version, std::string_view cipher);
 
   void record_fsync(std::uint64_t ns);
 };

@@ -132,6 +132,8 @@ void Shard::rearm_starved() {
 // body chunks and commits to the sink, close after the replies.
 void Shard::handle_output(Connection& c) {
   if (!out_.replies.empty()) queue_reply(c, out_.replies);
+  for (std::uint16_t code : out_.refusals)
+    metrics_->record_refusal(code);
   for (const smtp::Action& a : out_.actions) {
     switch (a.kind) {
       case smtp::Action::Kind::message_begin:
@@ -283,8 +285,7 @@ void Shard::finish_close(Connection& c) {
   if (c.http) {
     bump(metrics_->management_closed[reason]);
     --management_live_;
-  }
-  else  // an SMTP/LMTP session, or a connection that never got one (PROXY refused)
+  } else  // an SMTP/LMTP session, or a connection that never got one (PROXY refused)
     bump(metrics_->sessions_closed[reason]);
   ::close(c.fd);
   unuse(c.view);

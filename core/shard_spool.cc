@@ -139,8 +139,9 @@ void Shard::apply_completions() {
       bump(metrics_->messages_accepted);
     } else {
       ++stats_.commit_failed;
-      bump(f.result == delivery::CommitResult::no_space ? metrics_->messages_refused_no_space
-                                                        : metrics_->messages_refused_failed);
+      // Counted here, not from the engine's reply: an orphaned commit
+      // (client gone) is refused all the same.
+      metrics_->record_refusal(f.result == delivery::CommitResult::no_space ? 452 : 451);
     }
     const UserData w = decode(f.waiter);
     Connection* c = lookup(w.slot, w.generation);

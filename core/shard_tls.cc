@@ -89,7 +89,7 @@ void Shard::step_handshake(Connection& c) {
   const tls::SessionInfo& si = t.session->info();
   t.info.tls_active = true;
   t.info.tls_description = si.version + " " + si.cipher;
-  metrics_->record_tls(si.version);
+  metrics_->record_tls(si.version, si.cipher);
   log::info("conn.tls", "shard={} listener={} client={} version={} cipher={} sni={} cert={}",
             options_.index, c.view->runtime->listener->id, c.client, si.version, si.cipher,
             si.sni.empty() ? "-" : si.sni, si.certificate);

@@ -22,9 +22,10 @@ class Backend {
   // at call time. Build it with http::Exposition (prometheus.h).
   virtual std::string metrics_text() = 0;
 
-  // True when every listener accepts and the spool is writable; false while
-  // draining or still starting. GET /readyz answers 200 or 503 from it.
-  virtual bool ready() = 0;
+  // Empty when every listener accepts and the spool is writable; otherwise
+  // why not, in a few words ("draining", "spool not writable: ..."). GET
+  // /readyz answers 200 "ready", or 503 "not ready: <reason>".
+  virtual std::string not_ready() = 0;
 
   // The --print-config output with secrets redacted, for GET /config.
   virtual std::string config_text() = 0;

@@ -99,8 +99,11 @@ Routed route(const Request& request, Backend& backend, const Access& access) {
   switch (route->endpoint) {
     case Endpoint::healthz:
       return {text(200, "ok\n")};
-    case Endpoint::readyz:
-      return backend.ready() ? Routed{text(200, "ready\n")} : Routed{text(503, "not ready\n")};
+    case Endpoint::readyz: {
+      const std::string why = backend.not_ready();
+      return why.empty() ? Routed{text(200, "ready\n")}
+                         : Routed{text(503, "not ready: " + why + "\n")};
+    }
     case Endpoint::metrics: {
       Response r = text(200, backend.metrics_text());
       r.content_type = kPrometheusContentType;

@@ -2,7 +2,7 @@
 // Session feeds it parsed requests; it asks the Backend for content.
 //
 //   GET  /healthz   200 "ok"                 process alive
-//   GET  /readyz    200 "ready" / 503        Backend::ready()
+//   GET  /readyz    200 "ready" / 503 why    Backend::not_ready()
 //   GET  /metrics   200 exposition 0.0.4     Backend::metrics_text()
 //   GET  /config    200 redacted config      privileged
 //   POST /reload    200 / 500 with errors    privileged, may finish later

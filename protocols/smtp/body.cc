@@ -224,6 +224,7 @@ void Session::end_of_content(Output& out) {
       case Failure::none:
         break;
     }
+    if (last_code_ >= 400) out.refusals.push_back(last_code_);
     end_transaction(out);
     return;
   }

@@ -435,7 +435,12 @@ void Session::execute(std::string_view line, Output& out) {
       enter(State::bdat);
     }
   }
-  if (last_code_ < 400) counts_.ok[v]++;
+  if (last_code_ < 400) {
+    counts_.ok[v]++;
+  } else if (row->verb == Verb::mail || row->verb == Verb::rcpt || row->verb == Verb::data ||
+             row->verb == Verb::bdat) {
+    out.refusals.push_back(last_code_);
+  }
 }
 
 }  // namespace ringmx::smtp

@@ -91,10 +91,16 @@ struct Action {
 struct Output {
   std::string replies;  // every reply of one call, in order: send in one write
   std::vector<Action> actions;
+  // Codes of this call's 4xx/5xx replies that refused an envelope step
+  // (MAIL, RCPT, DATA, BDAT) or a message at its end, for the runtime's
+  // refused-by-class metrics. The delivery layer's own 451/452 (through
+  // commit_result) are not listed: the runtime counts those at the commit.
+  std::vector<uint16_t> refusals;
   // Keeps capacity, so a reused Output allocates nothing per read.
   void clear() {
     replies.clear();
     actions.clear();
+    refusals.clear();
   }
 };
 

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <filesystem>
 #include <string>
 
 #include "tests/core/management_support.h"
@@ -126,6 +128,21 @@ TEST_F(ManagementTest, MetricsMoveAsSessionsRun) {
     EXPECT_EQ(after["ringmx_spool_fsync_seconds_count"], after["ringmx_spool_fsync_rounds_total"]);
     EXPECT_GT(after["ringmx_spool_write_bytes_total"],
               after["ringmx_message_bytes_received_total"]);
+    // Segment gauges: the .seg files in spool/<shard>/, counted and summed.
+    double segments = 0;
+    for (int shard = 0; shard < 2; ++shard) {
+      std::uintmax_t files = 0, bytes = 0;
+      for (const auto& e :
+           std::filesystem::directory_iterator(dir_.path() / "spool" / std::to_string(shard))) {
+        if (e.path().extension() != ".seg") continue;
+        ++files;
+        bytes += e.file_size();
+      }
+      EXPECT_EQ(after[fmt::format("ringmx_spool_segments{{shard=\"{}\"}}", shard)], files);
+      EXPECT_EQ(after[fmt::format("ringmx_spool_segment_bytes{{shard=\"{}\"}}", shard)], bytes);
+      segments += static_cast<double>(files);
+    }
+    EXPECT_GE(segments, 1);  // three messages were committed somewhere
     EXPECT_GT(after["ringmx_ring_completions_total{shard=\"0\"}"] +
                   after["ringmx_ring_completions_total{shard=\"1\"}"],
               before["ringmx_ring_completions_total{shard=\"0\"}"] +
@@ -136,6 +153,69 @@ TEST_F(ManagementTest, MetricsMoveAsSessionsRun) {
   EXPECT_EQ(last["ringmx_sessions_total{outcome=\"quit\"}"], 3);
   EXPECT_EQ(last["ringmx_sessions_total{outcome=\"disconnect\"}"], 1);
   EXPECT_EQ(last["ringmx_connections_open{listener=\"smtp\"}"], 0);
+}
+
+TEST_F(ManagementTest, EngineRefusalsAreCountedByClassAndCode) {
+  ASSERT_TRUE(server_.start(config(ports_) + R"(
+[session]
+rcpt.max-recipients = 1
+data.limits.size = 100
+)",
+                            dir_.path()))
+      << server_.log_text();
+  Client c;
+  ASSERT_TRUE(c.connect("127.0.0.1", ports_.smtp));
+  ASSERT_EQ(c.reply().substr(0, 3), "220");
+  c.send("EHLO client.test\r\n");
+  ASSERT_EQ(c.reply().substr(0, 3), "250");
+  c.send("RCPT TO:<bob@mx.test>\r\n");  // no MAIL yet
+  ASSERT_EQ(c.reply().substr(0, 3), "503");
+  c.send("MAIL FROM:<alice@client.test>\r\n");
+  ASSERT_EQ(c.reply().substr(0, 3), "250");
+  c.send("RCPT TO:<bob@mx.test>\r\n");
+  ASSERT_EQ(c.reply().substr(0, 3), "250");
+  c.send("RCPT TO:<carol@mx.test>\r\n");  // over rcpt.max-recipients
+  ASSERT_EQ(c.reply().substr(0, 3), "452");
+  c.send("DATA\r\n");
+  ASSERT_EQ(c.reply().substr(0, 3), "354");
+  c.send("Subject: big\r\n\r\n" + std::string(200, 'x') + "\r\n.\r\n");
+  ASSERT_EQ(c.reply().substr(0, 3), "552");  // over data.limits.size, at end of message
+  c.send("HELO\r\n");                        // refused, but not an envelope step: not counted
+  ASSERT_EQ(c.reply().substr(0, 1), "5");
+  c.send("QUIT\r\n");
+  ASSERT_EQ(c.reply().substr(0, 3), "221");
+
+  auto m = scrape(ports_.http);
+  EXPECT_EQ(m["ringmx_messages_refused_total{class=\"5xx\",code=\"503\"}"], 1);
+  EXPECT_EQ(m["ringmx_messages_refused_total{class=\"4xx\",code=\"452\"}"], 1);
+  EXPECT_EQ(m["ringmx_messages_refused_total{class=\"5xx\",code=\"552\"}"], 1);
+  double refused = 0;
+  for (const auto& [name, value] : m)
+    if (name.rfind("ringmx_messages_refused_total{", 0) == 0) refused += value;
+  EXPECT_EQ(refused, 3);
+  EXPECT_EQ(m["ringmx_messages_accepted_total"], 0);
+}
+
+TEST_F(ManagementTest, ReadyzAnswers503WhileTheSpoolIsNotWritable) {
+  ASSERT_TRUE(server_.start(config(ports_), dir_.path())) << server_.log_text();
+  // A shard's folder gone (or read-only: as root, access() ignores mode
+  // bits, so the test moves the folder away instead of chmod-ing it).
+  const std::filesystem::path shard = spool() / "1";
+  const std::filesystem::path away = spool() / "moved";
+  ASSERT_TRUE(std::filesystem::is_directory(shard));
+  std::filesystem::rename(shard, away);
+  // No /readyz before this one: no shard has a cached answer yet.
+  HttpReply r = http(ports_.http, request("GET", "/readyz"));
+  EXPECT_EQ(r.status, 503) << r.head;
+  EXPECT_EQ(r.body.rfind("not ready: spool not writable: ", 0), 0) << r.body;
+  EXPECT_NE(r.body.find("spool/1: No such file or directory"), std::string::npos) << r.body;
+  std::filesystem::rename(away, shard);
+  // Each shard re-checks at most once a second: wait for the new answer.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int status = 0;
+  while (status != 200 && std::chrono::steady_clock::now() < deadline)
+    status = http(ports_.http, request("GET", "/readyz")).status;
+  EXPECT_EQ(status, 200);
 }
 
 TEST_F(ManagementTest, ReadyzAnswers503WhileDraining) {
@@ -211,8 +291,18 @@ private-key = "file://mx.key"
   }
   ASSERT_TRUE(server_.wait_for_log({"event=conn.close", "reason=tls-timeout"}));
   auto m = scrape(ports_.http);
-  EXPECT_EQ(m["ringmx_tls_handshakes_total{version=\"TLSv1.3\"}"], 1);
-  EXPECT_EQ(m["ringmx_tls_handshakes_total{version=\"TLSv1.2\"}"], 0);
+  // Labelled by the suite openssl reports ("Cipher is TLS_AES_256_GCM_SHA384"):
+  // the IANA name, the same spelling tls.ciphers takes.
+  const std::size_t at = out.find("Cipher is ");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string cipher = out.substr(at + 10, out.find('\n', at) - at - 10);
+  EXPECT_EQ(
+      m[fmt::format("ringmx_tls_handshakes_total{{version=\"TLSv1.3\",cipher=\"{}\"}}", cipher)], 1)
+      << cipher;
+  double handshakes = 0;
+  for (const auto& [name, value] : m)
+    if (name.rfind("ringmx_tls_handshakes_total{", 0) == 0) handshakes += value;
+  EXPECT_EQ(handshakes, 1);
   EXPECT_EQ(m["ringmx_tls_handshake_failures_total"], 1);
   EXPECT_EQ(m["ringmx_tls_handshake_timeouts_total"], 1);
 }

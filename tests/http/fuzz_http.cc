@@ -19,7 +19,7 @@ class FuzzBackend : public ringmx::http::Backend {
  public:
   bool async_reload = false;
   std::string metrics_text() override { return "up 1\n"; }
-  bool ready() override { return true; }
+  std::string not_ready() override { return {}; }
   std::string config_text() override { return "[server]\n"; }
   std::optional<ringmx::http::ReloadResult> reload() override {
     if (async_reload) return std::nullopt;

@@ -18,14 +18,14 @@ namespace ringmx::http::test {
 class FakeBackend : public Backend {
  public:
   std::string metrics = "# HELP up Up.\n# TYPE up gauge\nup 1\n";
-  bool is_ready = true;
+  std::string not_ready_reason;  // empty: ready
   std::string config = "[server]\nhostname = \"mx1.example\"\n";
   // nullopt: the reload finishes later (the test calls reload_finished).
   std::optional<ReloadResult> reload_result = ReloadResult{true, ""};
   int reloads = 0;
 
   std::string metrics_text() override { return metrics; }
-  bool ready() override { return is_ready; }
+  std::string not_ready() override { return not_ready_reason; }
   std::string config_text() override { return config; }
   std::optional<ReloadResult> reload() override {
     ++reloads;

@@ -29,10 +29,10 @@ TEST(Session, Healthz) {
 TEST(Session, ReadyzFollowsTheBackend) {
   Client c(remote());
   EXPECT_EQ(c.get("/readyz").status, 200);
-  c.backend.is_ready = false;  // draining
+  c.backend.not_ready_reason = "draining";
   Reply r = c.get("/readyz");
   EXPECT_EQ(r.status, 503);
-  EXPECT_EQ(r.body, "not ready\n");
+  EXPECT_EQ(r.body, "not ready: draining\n");
   EXPECT_FALSE(c.last.close);
 }
 
