@@ -64,7 +64,7 @@ case "$cmd" in
   run)
     install_missing "${build_pkgs[@]}"
     build build --target ringmx
-    exec ./build/ringmx "$@"
+    exec ./build/core/ringmx "$@"
     ;;
   test)
     install_missing "${build_pkgs[@]}" "${test_pkgs[@]}"
