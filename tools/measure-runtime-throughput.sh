@@ -2,7 +2,7 @@
 # Throughput and server CPU per message: ringmx (delivery.mode = discard)
 # against Postfix's smtp-sink, both driven by smtp-source in the same run.
 #
-#   tools/measure-runtime-throughput.sh [BUILD_DIR] [RUNS]
+#   [RINGMX_SHARDS=N] tools/measure-runtime-throughput.sh [BUILD_DIR] [RUNS]
 #
 # For each server and each mode (one message per connection; -d: connections
 # reused), RUNS runs (default 3) of `smtp-source -s 50 -m 20000 -l 1024`.
@@ -35,10 +35,13 @@ wait_port() {  # bounded: until something accepts on the port
   return 1
 }
 
+# RINGMX_SHARDS: server.shards for ringmx (0 = one per CPU). On a 2-CPU
+# machine that also runs the client, 1 leaves a CPU to smtp-source.
+shards=${RINGMX_SHARDS:-0}
 ringmx_port=$(free_port)
 cat > "$work/ringmx.toml" <<TOML
 [server]
-shards = 0
+shards = $shards
 hostname = "mx.measure"
 max-connections = 20000
 [server.log]
@@ -81,7 +84,7 @@ measure() {  # pid port extra-flags
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-echo "# smtp-source -s $sessions -m $messages -l $size; $runs runs each; $(nproc) CPUs; ringmx shards = CPUs, discard, log level warn"
+echo "# smtp-source -s $sessions -m $messages -l $size; $runs runs each; $(nproc) CPUs; ringmx shards = $shards (0 = CPUs), discard, log level warn"
 printf "%-10s %-16s %12s %16s\n" server mode msgs_per_s cpu_us_per_msg
 for mode in "per-connection" "reuse(-d)"; do
   flags=""
