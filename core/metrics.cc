@@ -5,14 +5,13 @@
 #include <sys/socket.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string_view>
 
 #include <fmt/format.h>
 
 #include "config/ciphers.h"
 #include "core/listeners.h"
+#include "core/netstat.h"
 #include "delivery/segment_file.h"
 #include "protocols/http/prometheus.h"
 
@@ -59,21 +58,6 @@ void ShardMetrics::record_tls(std::string_view version, std::string_view cipher)
 
 namespace {
 
-std::vector<std::string_view> fields(std::string_view line) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ')
-      ++i;
-    std::size_t j = i;
-    while (j < line.size() && line[j] != ' ')
-      ++j;
-    if (j > i) out.push_back(line.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 // The segment files of one shard's spool folder: how many and their total
 // size. A directory listing on the management thread at scrape time (a few
 // dozen entries at most): the writer's hot path keeps no count of its own.
@@ -107,30 +91,6 @@ std::uint64_t sum(const std::vector<std::unique_ptr<ShardMetrics>>& shards,
 }
 
 }  // namespace
-
-ListenDrops parse_netstat(const std::string& text) {
-  ListenDrops out;
-  std::istringstream in(text);
-  std::string names, values;
-  while (std::getline(in, names) && std::getline(in, values)) {
-    if (names.rfind("TcpExt:", 0) != 0 || values.rfind("TcpExt:", 0) != 0) continue;
-    const auto n = fields(names);
-    const auto v = fields(values);
-    for (std::size_t i = 1; i < n.size() && i < v.size(); ++i) {
-      if (n[i] == "ListenOverflows") out.overflows = std::stoull(std::string(v[i]));
-      if (n[i] == "ListenDrops") out.drops = std::stoull(std::string(v[i]));
-    }
-    out.ok = true;
-  }
-  return out;
-}
-
-ListenDrops read_listen_drops() {
-  std::ifstream f("/proc/net/netstat");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_netstat(ss.str());
-}
 
 std::string render_metrics(const std::vector<std::unique_ptr<ShardMetrics>>& shards,
                            const ListenerSet& set) {
@@ -306,16 +266,15 @@ std::string render_metrics(const std::vector<std::unique_ptr<ShardMetrics>>& sha
                backlog ? ti.tcpi_sacked : ti.tcpi_unacked);
     }
   }
-  const ListenDrops drops = read_listen_drops();
-  if (drops.ok) {
+  if (const auto drops = read_listen_counters()) {
     e.family("ringmx_kernel_listen_overflows_total",
              "The kernel's TcpExt ListenOverflows (whole host): accept queue full.",
              MetricType::counter);
-    e.sample({}, drops.overflows);
+    e.sample({}, drops->overflows);
     e.family("ringmx_kernel_listen_drops_total",
              "The kernel's TcpExt ListenDrops (whole host): SYNs dropped at a listener.",
              MetricType::counter);
-    e.sample({}, drops.drops);
+    e.sample({}, drops->drops);
   }
   return e.take();
 }

@@ -80,18 +80,6 @@ struct alignas(64) ShardMetrics {
   void record_fsync(std::uint64_t ns);
 };
 
-// The kernel's listen-queue drop counters (TcpExt in /proc/net/netstat).
-struct ListenDrops {
-  bool ok = false;
-  std::uint64_t overflows = 0;  // ListenOverflows
-  std::uint64_t drops = 0;      // ListenDrops
-};
-// Parses the text of /proc/net/netstat (header line then value line per
-// group). A tiny reader of its own: bench/loadgen/netstat.{h,cc} parses the
-// same file for the load generator but lives in a binary's folder.
-ListenDrops parse_netstat(const std::string& text);
-ListenDrops read_listen_drops();
-
 // The whole exposition: every shard's counters summed, the listeners'
 // shared counters, each listening socket's accept queue (TCP_INFO) and
 // the kernel's listen drops. `shards[i]` is shard i's metrics.

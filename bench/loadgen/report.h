@@ -9,11 +9,14 @@
 #include <string>
 
 #include "bench/loadgen/histogram.h"
-#include "bench/loadgen/netstat.h"
+#include "core/netstat.h"
 #include "bench/loadgen/options.h"
 #include "bench/loadgen/stats.h"
 
 namespace ringmx::loadgen {
+
+using core::ListenCounters;
+using core::read_listen_counters;
 
 struct Totals {
   double elapsed_seconds = 0;

@@ -6,13 +6,15 @@
 #include <string>
 
 #include "bench/loadgen/message_catalog.h"
-#include "bench/loadgen/netstat.h"
+#include "core/netstat.h"
 #include "bench/loadgen/reply_parser.h"
 
 namespace ringmx::loadgen {
 namespace {
 
 using Status = ReplyLine::Status;
+using core::parse_netstat;
+using core::read_listen_counters;
 
 TEST(LoadgenReplyParser, LinesByTable) {
   struct Row {
