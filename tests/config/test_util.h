@@ -28,6 +28,16 @@ cert = "file://ecdsa-cert.pem"
 private-key = "file://ecdsa-key.pem"
 )";
 
+// The smallest valid file: one listener, every other key at its default.
+inline constexpr std::string_view kOneListener = R"(
+[server.listener.smtp]
+bind = "127.0.0.1:2525"
+)";
+
+inline std::string with_listener(std::string_view more) {
+  return std::string(kOneListener) + std::string(more);
+}
+
 inline LoadResult load(std::string_view text) {
   return load_string(text, "test.toml", data_dir());
 }

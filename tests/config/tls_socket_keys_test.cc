@@ -10,17 +10,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::kDefaultCertificate;
+using testing::kOneListener;
 using testing::listener;
 using testing::load_ok;
-
-constexpr std::string_view kOneListener = R"(
-[server.listener.smtp]
-bind = "127.0.0.1:2525"
-)";
-
-std::string with_listener(std::string_view more) {
-  return std::string(kOneListener) + std::string(more);
-}
+using testing::with_listener;
 
 // Each tls.* key: the server default reaches a listener that does not
 // override it, and the override wins on the listener that does.
