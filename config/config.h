@@ -33,6 +33,9 @@ enum class TlsVersion { tls12, tls13 };
 // What DATA does with a bare LF or bare CR: `normalize` (default) or `reject`.
 enum class BareNewline { normalize, reject };
 enum class DeliveryMode { spool, discard };
+// Which shard a new connection on an SO_REUSEPORT address goes to: the one
+// pinned to the CPU that took the SYN (locality), or the kernel's hash.
+enum class Steering { cpu, hash };
 enum class LogLevel { error, warn, info, debug };
 // The public key algorithm of a certificate: TLS 1.2 suites name it
 // (ECDHE_ECDSA_* needs ec, ECDHE_RSA_* / DHE_RSA_* need rsa).
@@ -162,8 +165,9 @@ struct Config {
   std::string source_path;  // the file loaded, or "<embedded default>"; not compared
   std::string hostname;     // server.hostname; default: gethostname()
   std::string greeting = "ringmx ESMTP";
-  unsigned shards = 0;              // 0 = one per online CPU (decided by the runtime at start)
-  uint32_t max_connections = 8192;  // server default for listeners
+  unsigned shards = 0;                // 0 = one per online CPU (decided by the runtime at start)
+  Steering steering = Steering::cpu;  // server.connection-steering
+  uint32_t max_connections = 8192;    // server default for listeners
   Duration shutdown_timeout = std::chrono::seconds(30);
   Duration proxy_timeout = std::chrono::seconds(5);  // whole PROXY header must arrive within
   std::vector<Cidr> proxy_trusted_networks;          // server default for listeners
@@ -236,6 +240,7 @@ std::string_view to_string(Protocol);
 std::string_view to_string(TlsVersion);  // "TLSv1.2", "TLSv1.3"
 std::string_view to_string(BareNewline);
 std::string_view to_string(DeliveryMode);
+std::string_view to_string(Steering);
 std::string_view to_string(LogLevel);
 std::string format_duration(Duration);  // the largest exact unit: "90s", "1m", "500ms"
 

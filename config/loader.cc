@@ -40,6 +40,8 @@ void read_server(Section& server, Config& c, ListenerDefaults& d,
   server.string("hostname", c.hostname, check_host_name);
   server.string("greeting", c.greeting, check_greeting);
   server.integer("shards", c.shards, 0, 1024);
+  server.choice("connection-steering", c.steering,
+                {{"cpu", Steering::cpu}, {"hash", Steering::hash}});
   server.integer("max-connections", c.max_connections, 1, 1'000'000);
   server.duration("shutdown-timeout", c.shutdown_timeout, 0s, 1h);
   server.boolean("allow-root", c.allow_root);

@@ -32,6 +32,10 @@ std::string_view to_string(DeliveryMode m) {
   return m == DeliveryMode::spool ? "spool" : "discard";
 }
 
+std::string_view to_string(Steering s) {
+  return s == Steering::cpu ? "cpu" : "hash";
+}
+
 std::string_view to_string(LogLevel l) {
   switch (l) {
     case LogLevel::error:
@@ -57,9 +61,9 @@ std::string Diagnostic::to_string() const {
 bool Config::operator==(const Config& o) const {
   // Every field but source_path. Keep in step with the struct.
   auto values = [](const Config& c) {
-    return std::tie(c.hostname, c.greeting, c.shards, c.max_connections, c.shutdown_timeout,
-                    c.proxy_timeout, c.proxy_trusted_networks, c.log_level, c.run_as_user,
-                    c.run_as_group, c.allow_root, c.management_auth_token, c.session,
+    return std::tie(c.hostname, c.greeting, c.shards, c.steering, c.max_connections,
+                    c.shutdown_timeout, c.proxy_timeout, c.proxy_trusted_networks, c.log_level,
+                    c.run_as_user, c.run_as_group, c.allow_root, c.management_auth_token, c.session,
                     c.delivery_mode, c.spool_path, c.segment_size, c.listeners, c.certificates);
   };
   return values(*this) == values(o);

@@ -121,6 +121,7 @@ std::string print(const Config& c, const PrintOptions& o) {
   w.str("hostname", c.hostname);
   w.str("greeting", c.greeting);
   w.number("shards", c.shards);
+  w.str("connection-steering", to_string(c.steering));
   w.number("max-connections", c.max_connections);
   w.duration("shutdown-timeout", c.shutdown_timeout);
   w.boolean("allow-root", c.allow_root);

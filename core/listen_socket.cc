@@ -104,6 +104,13 @@ int open_listening_socket(const config::BindAddress& a, const config::SocketSett
   return fd.release();
 }
 
+bool set_incoming_cpu(int fd, int cpu, const config::BindAddress& a,
+                      const std::string& listener_id) {
+  if (set_int(fd, SOL_SOCKET, SO_INCOMING_CPU, cpu)) return true;
+  warn_refused(listener_id, a, "SO_INCOMING_CPU", cpu);
+  return false;
+}
+
 bool kernel_reflects_tos() {
   std::FILE* f = std::fopen("/proc/sys/net/ipv4/tcp_reflect_tos", "r");
   if (!f) return false;

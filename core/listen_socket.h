@@ -27,6 +27,20 @@ int open_listening_socket(const config::BindAddress& address,
                           const config::SocketSettings& settings, const std::string& listener_id,
                           std::string* error);
 
+// Connection steering (server.connection-steering = "cpu"): a shard's copy
+// of an SO_REUSEPORT address gets SO_INCOMING_CPU = the CPU the shard is
+// pinned to. Since Linux 6.2 the reuseport group then gives a new
+// connection to the socket whose CPU processed the SYN (on loopback the
+// client's CPU; behind a NIC the CPU its RSS queue interrupts), and falls
+// back to the flow hash when no shard sits on that CPU. The connection's
+// packets and its shard then share a CPU, so wake-ups stay local instead
+// of costing an inter-processor interrupt per reply. `cpu` = -1 clears it
+// ("hash"). Can be changed on a listening socket at any time (reload). A
+// kernel that refuses it only loses the locality: logged like a refused
+// tuning option, returns false.
+bool set_incoming_cpu(int fd, int cpu, const config::BindAddress& address,
+                      const std::string& listener_id);
+
 // Whether an accepted socket needs TOS set again (see above). Read once.
 bool kernel_reflects_tos();
 

@@ -56,8 +56,9 @@ void close_sockets(const ListenerSet& set) {
 }
 
 std::shared_ptr<ListenerSet> open_listeners(std::shared_ptr<const config::Config> cfg,
-                                            unsigned shards, const ListenerSet* previous,
-                                            std::string* error) {
+                                            std::span<const int> shard_cpus,
+                                            const ListenerSet* previous, std::string* error) {
+  const auto shards = static_cast<unsigned>(shard_cpus.size());
   auto set = std::make_shared<ListenerSet>();
   set->config = cfg;
   // Every certificate loads (and matches its key) before anything binds.
@@ -126,6 +127,13 @@ std::shared_ptr<ListenerSet> open_listeners(std::shared_ptr<const config::Config
         set->sockets.push_back(ListenSocket{fd, first + c, index, &a, false});
       }
     }
+  }
+  // New and kept sockets alike, so a reload can change the steering.
+  for (const ListenSocket& s : set->sockets) {
+    const config::Listener& l = *set->listeners[s.listener]->listener;
+    if (!l.socket.reuse_port) continue;  // one socket serves every CPU
+    const int cpu = cfg->steering == config::Steering::cpu ? shard_cpus[s.shard] : -1;
+    set_incoming_cpu(s.fd, cpu, *s.address, l.id);
   }
   return set;
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,15 +65,17 @@ std::string not_served(const config::Listener& l);
 // The engine's settings for a listener.
 smtp::Settings smtp_settings(const config::Config& cfg, const config::Listener& l);
 
-// Opens every socket of `cfg` for `shards` shards. `previous`, on reload:
+// Opens every socket of `cfg` for the shards whose CPUs `shard_cpus` lists
+// (shard i is pinned to shard_cpus[i]; see open_listening_socket for why
+// each copy is told its CPU). `previous`, on reload:
 // a listener with the same id, bind list and socket settings keeps its
 // sockets (marked `reused`), and its counters carry over. On failure,
 // returns nullptr after closing what it opened and sets `error` to one line
 // "listener=<id> addr=<address> error=<what>" (or the TLS context's error:
 // a certificate that does not load fails the start or the reload).
 std::shared_ptr<ListenerSet> open_listeners(std::shared_ptr<const config::Config> cfg,
-                                            unsigned shards, const ListenerSet* previous,
-                                            std::string* error);
+                                            std::span<const int> shard_cpus,
+                                            const ListenerSet* previous, std::string* error);
 
 // Closes every socket of `set` not marked reused (a failed start).
 void close_sockets(const ListenerSet& set);

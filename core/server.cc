@@ -71,6 +71,7 @@ class Server {
   std::shared_ptr<const config::Config> config_;
   std::string path_;
   unsigned shard_count_ = 1;
+  std::vector<int> shard_cpus_;  // shard i is pinned to shard_cpus_[i]
   std::shared_ptr<const ListenerSet> listeners_;
   std::vector<std::unique_ptr<Shard>> shards_;
   Mailbox<ServerEvent> events_;
@@ -109,6 +110,8 @@ bool Server::start() {
   raise_nofile_limit(cfg);
   const std::vector<int> cpus = allowed_cpus();
   shard_count_ = cfg.shards ? cfg.shards : static_cast<unsigned>(cpus.size());
+  for (unsigned i = 0; i < shard_count_; ++i)
+    shard_cpus_.push_back(cpus[i % cpus.size()]);
   if (std::string why = check_root(cfg); !why.empty()) {
     log::error("server.start_failed", "reason={}", log::quote(why));
     return false;
@@ -118,7 +121,7 @@ bool Server::start() {
               log::quote("delivery.mode = discard: every message is accepted and "
                          "DROPPED; for load tests only"));
   std::string error;
-  auto set = open_listeners(config_, shard_count_, nullptr, &error);
+  auto set = open_listeners(config_, shard_cpus_, nullptr, &error);
   if (!set) {
     log::error("listener.bind_failed", "{}", error);
     return false;
@@ -139,7 +142,7 @@ bool Server::start() {
     ShardOptions o;
     o.control = &control_;
     o.index = i;
-    o.cpu = cpus[i % cpus.size()];
+    o.cpu = shard_cpus_[i];
     o.listeners = set;
     o.events = &events_;
     shards_.push_back(std::make_unique<Shard>(o));
@@ -148,8 +151,8 @@ bool Server::start() {
     s->start();
   if (!wait_all(ServerEvent::Kind::ready)) return false;
   control_.ready.store(true, std::memory_order_relaxed);
-  log::info("ready", "shards={} listeners={} sockets={} pid={}", shard_count_,
-            set->listeners.size(), set->sockets.size(), getpid());
+  log::info("ready", "shards={} listeners={} sockets={} steering={} pid={}", shard_count_,
+            set->listeners.size(), set->sockets.size(), config::to_string(cfg.steering), getpid());
   sd_notify("READY=1");
   return true;
 }
@@ -258,7 +261,7 @@ bool Server::reload(std::string* errors) {
   }
   auto next = std::make_shared<const config::Config>(std::move(*r.config));
   std::string error;
-  auto set = open_listeners(next, shard_count_, listeners_.get(), &error);
+  auto set = open_listeners(next, shard_cpus_, listeners_.get(), &error);
   if (!set) {
     log::error("reload.bind_failed", "{} action=kept-running-configuration", error);
     if (errors) *errors += error + "\n";

@@ -49,6 +49,8 @@ const Case kCases[] = {
      "printable ASCII"},
     {"greeting_empty", "[server]\ngreeting = \"\"\n", "server.greeting", "greeting", "1 to 200"},
     {"shards_range", "[server]\nshards = -1\n", "server.shards", "shards", "0 to 1024"},
+    {"steering_choice", "[server]\nconnection-steering = \"rss\"\n", "server.connection-steering",
+     "connection-steering", "\"cpu\""},
     {"shards_float", "[server]\nshards = 2.5\n", "server.shards", "shards", "expected an integer"},
     {"max_connections_zero", "[server]\nmax-connections = 0\n", "server.max-connections",
      "max-connections", "1 to 1000000"},

@@ -20,6 +20,7 @@ TEST(ConfigDefaults, ServerSessionDeliveryAndSpool) {
   EXPECT_FALSE(c.hostname.empty());
   EXPECT_EQ(c.greeting, "ringmx ESMTP");
   EXPECT_EQ(c.shards, 0u);
+  EXPECT_EQ(c.steering, Steering::cpu);
   EXPECT_EQ(c.max_connections, 8192u);
   EXPECT_EQ(c.shutdown_timeout, 30s);
   EXPECT_EQ(c.proxy_timeout, 5s);
@@ -87,6 +88,7 @@ TEST(ConfigServerKeys, EveryKeySet) {
 hostname = "mx1.example.org"
 greeting = "Example MX"
 shards = 4
+connection-steering = "hash"
 max-connections = 100
 shutdown-timeout = "2m"
 allow-root = true
@@ -100,6 +102,7 @@ management.auth-token = "0123456789abcdef0123"
   EXPECT_EQ(c.hostname, "mx1.example.org");
   EXPECT_EQ(c.greeting, "Example MX");
   EXPECT_EQ(c.shards, 4u);
+  EXPECT_EQ(c.steering, Steering::hash);
   EXPECT_EQ(c.max_connections, 100u);
   EXPECT_EQ(c.shutdown_timeout, 2min);
   EXPECT_TRUE(c.allow_root);

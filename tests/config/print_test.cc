@@ -38,6 +38,7 @@ std::string everything() {
 hostname = "mx1.example.org"
 greeting = "Example \"MX\" \\ ready"
 shards = 3
+connection-steering = "hash"
 max-connections = 500
 shutdown-timeout = "90s"
 allow-root = true
