@@ -8,13 +8,22 @@
 //                    for an octet it does not hold (the memory's speed).
 //   MemchrLines/N    memchr for every '\n' in the same buffer (the least any
 //                    line scanner must do).
+//   ReplyFormat      append_reply(), the engine's one reply writer, over the
+//                    replies of a typical transaction (EHLO's lines, MAIL,
+//                    RCPT, DATA, queued-as, QUIT); items = reply lines.
+//   ReplyFormatFmt   the same lines through fmt::format_to (the baseline
+//                    append_reply replaced).
 // bench/smtp/compare.py runs them and prints the ratios.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <vector>
 
+#include <fmt/format.h>
+
+#include "protocols/smtp/reply.h"
 #include "protocols/smtp/session.h"
 
 namespace {
@@ -150,5 +159,56 @@ BENCHMARK(Memchr) SIZES;
 BENCHMARK(MemchrLines) SIZES;
 
 }  // namespace
+
+const std::vector<Reply>& typical_replies() {
+  static const std::vector<Reply> r = {
+      {220, {}, "mx.example.com", " ringmx ESMTP"},
+      {250, {}, "mx.example.com", {}, true},
+      {250, {}, "PIPELINING", {}, true},
+      {250, {}, "SIZE 104857600", {}, true},
+      {250, {}, "8BITMIME", {}, true},
+      {250, {}, "ENHANCEDSTATUSCODES", {}, true},
+      {250, {}, "CHUNKING"},
+      {250, "2.1.0", "Ok"},
+      {250, "2.1.5", "Ok"},
+      {354, {}, "End data with <CR><LF>.<CR><LF>"},
+      {250, "2.0.0", "Ok: queued as ", "0000000100000001A"},
+      {221, "2.0.0", "Bye"},
+  };
+  return r;
+}
+
+template <typename Write>
+void format_replies(benchmark::State& state, Write write) {
+  const std::vector<Reply>& replies = typical_replies();
+  std::string out;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    out.clear();
+    for (const Reply& r : replies)
+      write(out, r);
+    bytes += out.size();
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * replies.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+
+void ReplyFormat(benchmark::State& state) {
+  format_replies(state, [](std::string& out, const Reply& r) { append_reply(out, r); });
+}
+BENCHMARK(ReplyFormat);
+
+void ReplyFormatFmt(benchmark::State& state) {
+  format_replies(state, [](std::string& out, const Reply& r) {
+    auto it = std::back_inserter(out);
+    if (r.enhanced.empty())
+      fmt::format_to(it, "{}{}{}{}\r\n", r.code, r.more ? '-' : ' ', r.text, r.detail);
+    else
+      fmt::format_to(it, "{}{}{} {}{}\r\n", r.code, r.more ? '-' : ' ', r.enhanced, r.text,
+                     r.detail);
+  });
+}
+BENCHMARK(ReplyFormatFmt);
 
 BENCHMARK_MAIN();

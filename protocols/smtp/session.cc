@@ -99,19 +99,10 @@ size_t Session::on_command_bytes(std::span<const char> in, Output& out) {
   return before_lf + 1;
 }
 
-void Session::format_reply(std::string& dst, const Reply& r) {
-  auto it = std::back_inserter(dst);
-  if (r.enhanced.empty()) {
-    fmt::format_to(it, "{}{}{}{}\r\n", r.code, r.more ? '-' : ' ', r.text, r.detail);
-  } else {
-    fmt::format_to(it, "{}{}{} {}{}\r\n", r.code, r.more ? '-' : ' ', r.enhanced, r.text, r.detail);
-  }
-}
-
 void Session::reply(Output& out, const Reply& r) {
   if (state_ == State::closed) return;
   // Behind a message awaiting its commit, replies wait so they leave in order.
-  format_reply(pending_.empty() ? out.replies : pending_.back()->held, r);
+  append_reply(pending_.empty() ? out.replies : pending_.back()->held, r);
   if (!r.more) last_code_ = r.code;
   if (r.code == 421) {
     end_transaction(out);
@@ -140,7 +131,7 @@ void Session::hard_close(Output& out, const Reply& r) {
   for (auto& p : pending_)
     p->silent = true;
   end_transaction(out);
-  if (!handshaking) format_reply(out.replies, r);
+  if (!handshaking) append_reply(out.replies, r);
   out.actions.push_back(make_action(Action::Kind::close));
   enter(State::closed);
 }
@@ -181,22 +172,19 @@ void Session::commit_result(std::span<const CommitResult> per_recipient, Output&
 }
 
 void Session::answer_commit(Transaction& tx, std::span<const CommitResult> results, Output& out) {
+  // LMTP puts "<recipient> " before the text; SMTP has no prefix.
   auto one = [&](CommitResult r, std::string_view prefix) {
-    fmt::memory_buffer detail;
-    switch (r) {
-      case CommitResult::committed:
-        fmt::format_to(std::back_inserter(detail), "{}Ok: queued as {}", prefix, tx.env.queue_id);
-        format_reply(out.replies, {250, "2.0.0", {}, {detail.data(), detail.size()}});
-        break;
-      case CommitResult::no_space:
-        fmt::format_to(std::back_inserter(detail), "{}Insufficient system storage", prefix);
-        format_reply(out.replies, {452, "4.3.1", {}, {detail.data(), detail.size()}});
-        break;
-      case CommitResult::failed:
-        fmt::format_to(std::back_inserter(detail), "{}Local error in processing", prefix);
-        format_reply(out.replies, {451, "4.3.0", {}, {detail.data(), detail.size()}});
-        break;
+    Reply reply{451, "4.3.0", "Local error in processing"};
+    if (r == CommitResult::committed)
+      reply = {250, "2.0.0", "Ok: queued as ", tx.env.queue_id};
+    else if (r == CommitResult::no_space)
+      reply = {452, "4.3.1", "Insufficient system storage"};
+    std::string text;
+    if (!prefix.empty()) {
+      text.append(prefix).append(reply.text);
+      reply.text = text;
     }
+    append_reply(out.replies, reply);
   };
   if (settings_->mode == Mode::smtp) {
     one(results.empty() ? CommitResult::failed : results[0], {});

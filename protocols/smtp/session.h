@@ -37,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocols/smtp/reply.h"
 #include "protocols/smtp/settings.h"
 
 namespace ringmx::smtp {
@@ -205,17 +206,10 @@ class Session {
   friend struct CommandTable;
   enum class State : uint8_t { before_greeting, command, data, bdat, tls_handshake, closed };
   // One reply line. `detail` is appended to `text` (a name, a number).
-  struct Reply {
-    uint16_t code;
-    std::string_view enhanced;  // "2.1.0"; empty only for 220/354 and EHLO lines (RFC 2034)
-    std::string_view text;
-    std::string_view detail = {};
-    bool more = false;  // "250-" continuation line
-  };
+  using Reply = smtp::Reply;
 
   // session.cc: the reply path and the session's life.
-  void reply(Output& out, const Reply& r);  // the one reply path
-  static void format_reply(std::string& dst, const Reply& r);
+  void reply(Output& out, const Reply& r);             // the one reply path
   void after_replies(Output& out, Action::Kind kind);  // close/start_tls, kept in reply order
   void hard_close(Output& out, const Reply& r);
   void enter(State s) { state_ = s; }
