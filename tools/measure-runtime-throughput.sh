@@ -2,7 +2,7 @@
 # Throughput and server CPU per message: ringmx (delivery.mode = discard)
 # against Postfix's smtp-sink, both driven by smtp-source in the same run.
 #
-#   [RINGMX_SHARDS=N] tools/measure-runtime-throughput.sh [BUILD_DIR] [RUNS]
+#   [RINGMX_SHARDS=N] [RINGMX_STEERING=cpu|hash] tools/measure-runtime-throughput.sh [BUILD_DIR] [RUNS]
 #
 # For each server and each mode (one message per connection; -d: connections
 # reused), RUNS runs (default 3) of `smtp-source -s 50 -m 20000 -l 1024`.
@@ -38,10 +38,14 @@ wait_port() {  # bounded: until something accepts on the port
 # RINGMX_SHARDS: server.shards for ringmx (0 = one per CPU). On a 2-CPU
 # machine that also runs the client, 1 leaves a CPU to smtp-source.
 shards=${RINGMX_SHARDS:-0}
+# RINGMX_STEERING: server.connection-steering (default cpu). smtp-source is one
+# process: with "cpu" its connections go to the shard on its CPU.
+steering=${RINGMX_STEERING:-cpu}
 ringmx_port=$(free_port)
 cat > "$work/ringmx.toml" <<TOML
 [server]
 shards = $shards
+connection-steering = "$steering"
 hostname = "mx.measure"
 max-connections = 20000
 [server.log]
