@@ -1,6 +1,7 @@
 // ringmx-bench: an io_uring SMTP/LMTP load generator. Parses the options,
 // starts one Worker per thread, draws the progress line on a terminal, and
 // prints the table (and JSON) when every worker is done.
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "bench/loadgen/options.h"
 #include "bench/loadgen/report.h"
@@ -55,6 +57,25 @@ void raise_file_limit(unsigned connections) {
                static_cast<unsigned long long>(raised.rlim_cur), connections);
 }
 
+// The CPUs this process may run on, in order (--pin: thread i takes cpus[i % n]).
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+void pin_current_thread(int cpu) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (sched_setaffinity(0, sizeof one, &one) != 0)
+    std::fprintf(stderr, "ringmx-bench: warning: cannot pin a thread to CPU %d\n", cpu);
+}
+
 int run(const Options& options) {
   unsigned total_connections = options.hold_idle ? *options.hold_idle : options.connections;
   raise_file_limit(total_connections);
@@ -92,8 +113,10 @@ int run(const Options& options) {
   unsigned done = 0;
   std::string fatal;
   std::vector<std::thread> workers;
+  const std::vector<int> cpus = options.pin ? allowed_cpus() : std::vector<int>{};
   for (unsigned i = 0; i < threads; ++i) {
     workers.emplace_back([&, i] {
+      if (!cpus.empty()) pin_current_thread(cpus[i % cpus.size()]);
       try {
         Worker w(setups[i], *stats[i]);
         w.run();

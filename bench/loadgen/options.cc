@@ -109,6 +109,18 @@ const std::vector<OptionRow>& option_table() {
        }},
       {"--threads", "N", "io_uring threads (default: one per online CPU)",
        counted(&Options::threads, 1u, kMaxThreads)},
+      {"--pin", "on|off",
+       "thread i runs only on the i-th allowed CPU (off); with ringmx's "
+       "connection-steering = cpu each thread then talks to the shard on its CPU",
+       [](Options& o, std::string_view v) -> std::string {
+         if (v == "on")
+           o.pin = true;
+         else if (v == "off")
+           o.pin = false;
+         else
+           return "expects on or off";
+         return {};
+       }},
       {"--connections", "N", "concurrent sessions over all threads (default 10)",
        counted(&Options::connections, 1u, static_cast<unsigned>(kMaxConnections))},
       {"--messages", "M", "messages to send in total (each attempt counts)",

@@ -37,6 +37,7 @@ struct Options {
   Address target;
   std::string target_text;                // as given, for the report
   unsigned threads = 0;                   // 0: one per online CPU
+  bool pin = false;                       // thread i runs only on the i-th allowed CPU
   unsigned connections = 10;              // concurrent sessions, all threads
   std::optional<std::uint64_t> messages;  // total messages (attempts)
   std::optional<std::chrono::nanoseconds> duration;

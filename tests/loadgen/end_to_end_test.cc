@@ -98,6 +98,16 @@ TEST_F(LoadgenEndToEnd, UnpipelinedSmtpReusingSessions) {
   EXPECT_EQ(sink_messages(), 200);
 }
 
+TEST_F(LoadgenEndToEnd, PinnedThreadsCarryEveryMessage) {
+  start_sink({});
+  ASSERT_EQ(bench({"--messages", "200", "--connections", "10", "--threads", "2", "--pin", "on"}), 0)
+      << json_;
+  EXPECT_EQ(field("messages_ok"), 200);
+  EXPECT_EQ(field("errors"), 0);
+  stop_sink();
+  EXPECT_EQ(sink_messages(), 200);
+}
+
 TEST_F(LoadgenEndToEnd, LmtpWithThreeRecipients) {
   start_sink({"-L"});
   ASSERT_EQ(bench({"--messages", "200", "--connections", "10", "--protocol", "lmtp", "--recipients",

@@ -56,6 +56,7 @@ TEST(LoadgenOptions, DefaultsWithTargetAndMessages) {
   EXPECT_EQ(o.connections, 10u);
   EXPECT_EQ(o.per_connection, 1u);
   EXPECT_TRUE(o.pipelining);
+  EXPECT_FALSE(o.pin);
   EXPECT_EQ(o.protocol, Protocol::smtp);
   EXPECT_EQ(o.tls, TlsMode::none);
   ASSERT_EQ(o.sizes.size(), 1u);
@@ -66,6 +67,8 @@ TEST(LoadgenOptions, EveryOptionTakesItsValue) {
   auto o = ok({"--target=[::1]:25",
                "--threads",
                "3",
+               "--pin",
+               "on",
                "--connections",
                "50",
                "--duration",
@@ -98,6 +101,7 @@ TEST(LoadgenOptions, EveryOptionTakesItsValue) {
   EXPECT_EQ(ip_of(o.target), "::1");
   EXPECT_EQ(port_of(o.target), 25);
   EXPECT_EQ(o.threads, 3u);
+  EXPECT_TRUE(o.pin);
   EXPECT_EQ(o.connections, 50u);
   EXPECT_EQ(o.duration, std::chrono::milliseconds(1500));
   EXPECT_EQ(o.sizes[0].bytes, 100u * 1024);
@@ -195,6 +199,8 @@ TEST(LoadgenOptions, BadValuesNameTheOption) {
             "--messages 0: expects a whole number from 1 to 1000000000");
   EXPECT_EQ(error({"--target", "127.0.0.1:25", "--messages", "1", "--pipelining", "yes"}),
             "--pipelining yes: expects on or off");
+  EXPECT_EQ(error({"--target", "127.0.0.1:25", "--messages", "1", "--pin", "1"}),
+            "--pin 1: expects on or off");
   EXPECT_EQ(error({"--target", "127.0.0.1:25", "--messages", "1", "--tls", "ssl"}),
             "--tls ssl: expects none, starttls or implicit");
   EXPECT_EQ(error({"--target", "127.0.0.1:25", "--messages", "1", "--connections", "0"}),
@@ -209,9 +215,10 @@ TEST(LoadgenOptions, HelpListsEveryOption) {
   auto o = ok({"--help"});
   EXPECT_TRUE(o.help);
   auto text = usage();
-  for (auto name : {"--target", "--threads", "--connections", "--messages", "--duration", "--size",
-                    "--recipients", "--per-connection", "--pipelining", "--protocol", "--tls",
-                    "--sni", "--bdat", "--rate", "--source-addresses", "--hold-idle", "--json"})
+  for (auto name :
+       {"--target", "--threads", "--pin", "--connections", "--messages", "--duration", "--size",
+        "--recipients", "--per-connection", "--pipelining", "--protocol", "--tls", "--sni",
+        "--bdat", "--rate", "--source-addresses", "--hold-idle", "--json"})
     EXPECT_NE(text.find(name), std::string::npos) << name;
 }
 
