@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -79,11 +82,29 @@ std::string drop_privileges(const config::Config& cfg) {
     if (!gr) return "server.run-as.group: no such group " + *cfg.run_as_group;
     gid = gr->gr_gid;
   }
-  // Order matters: groups while still root, the user last.
+  // Order matters: groups while still root, the user last. KEEPCAPS keeps
+  // the permitted set across setresuid; it is then cut to the one
+  // capability below and KEEPCAPS is turned off again.
+  const bool keep = prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) == 0;
   if (setgroups(0, nullptr) != 0) return std::string("setgroups: ") + std::strerror(errno);
   if (setresgid(gid, gid, gid) != 0) return std::string("setresgid: ") + std::strerror(errno);
   if (setresuid(uid, uid, uid) != 0) return std::string("setresuid: ") + std::strerror(errno);
-  log::info("privileges.dropped", "uid={} gid={}", uid, gid);
+  const char* kept = "none";
+  if (keep) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
+    data[0].permitted = data[0].effective = 1u << CAP_NET_BIND_SERVICE;
+    if (syscall(SYS_capset, &header, data) == 0) kept = "net_bind_service";
+    // Whatever happened, nothing else may stay: with KEEPCAPS off and the
+    // capset refused, the permitted set still holds what root had.
+    if (std::strcmp(kept, "none") == 0) {
+      data[0].permitted = data[0].effective = 0;
+      if (syscall(SYS_capset, &header, data) != 0)
+        return std::string("capset: ") + std::strerror(errno);
+    }
+    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+  }
+  log::info("privileges.dropped", "uid={} gid={} kept={}", uid, gid, kept);
   return {};
 }
 

@@ -22,7 +22,16 @@ std::string check_root(const config::Config& cfg);
 
 // Switches to server.run-as (group first, supplementary groups cleared,
 // then user). Call after every socket is bound and before any client byte
-// is read. No run-as: nothing. Empty on success, else the reason.
+// is read, while the process has one thread (capabilities are per thread;
+// the shards inherit them). No run-as: nothing. Empty on success, else the
+// reason.
+//
+// Of root's capabilities only CAP_NET_BIND_SERVICE is kept (permitted and
+// effective, nothing inheritable or ambient), so that a reload can still
+// bind a new listener on a port below 1024, as a root-started MX on port 25
+// expects; the log line says `kept=net_bind_service` (or `kept=none` when
+// the process did not have it).
+
 std::string drop_privileges(const config::Config& cfg);
 
 // sd_notify("READY=1") and friends, when NOTIFY_SOCKET is set; a no-op
