@@ -97,6 +97,15 @@ std::function<std::string(Options&, std::string_view)> counted(T Options::*field
   };
 }
 
+// "on" or "off" into a bool field.
+std::function<std::string(Options&, std::string_view)> on_off(bool Options::*field) {
+  return [=](Options& o, std::string_view v) -> std::string {
+    if (v != "on" && v != "off") return "expects on or off";
+    o.*field = v == "on";
+    return {};
+  };
+}
+
 const std::vector<OptionRow>& option_table() {
   static const std::vector<OptionRow> rows = {
       {"--target", "HOST:PORT", "server to load (loopback only: 127.0.0.0/8 or [::1])",
@@ -112,15 +121,7 @@ const std::vector<OptionRow>& option_table() {
       {"--pin", "on|off",
        "thread i runs only on the i-th allowed CPU (off); with ringmx's "
        "connection-steering = cpu each thread then talks to the shard on its CPU",
-       [](Options& o, std::string_view v) -> std::string {
-         if (v == "on")
-           o.pin = true;
-         else if (v == "off")
-           o.pin = false;
-         else
-           return "expects on or off";
-         return {};
-       }},
+       on_off(&Options::pin)},
       {"--connections", "N", "concurrent sessions over all threads (default 10)",
        counted(&Options::connections, 1u, static_cast<unsigned>(kMaxConnections))},
       {"--messages", "M", "messages to send in total (each attempt counts)",
@@ -153,15 +154,7 @@ const std::vector<OptionRow>& option_table() {
       {"--per-connection", "K", "messages per session, then QUIT (default 1; 0: unlimited)",
        counted(&Options::per_connection, 0u, static_cast<unsigned>(kMaxMessages))},
       {"--pipelining", "on|off", "send MAIL/RCPT/DATA (or BDAT) as one group, RFC 2920 (on)",
-       [](Options& o, std::string_view v) -> std::string {
-         if (v == "on")
-           o.pipelining = true;
-         else if (v == "off")
-           o.pipelining = false;
-         else
-           return "expects on or off";
-         return {};
-       }},
+       on_off(&Options::pipelining)},
       {"--protocol", "smtp|lmtp", "EHLO and one reply per message, or LHLO and one per recipient",
        [](Options& o, std::string_view v) -> std::string {
          if (v == "smtp")
