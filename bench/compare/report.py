@@ -277,6 +277,29 @@ def results_md(info, summary, workloads, bursts, idle, missing, rows, chart_png)
     return "\n".join(out)
 
 
+# Sections of bench/RESULTS.md written by other scripts (the TLS figures of
+# tls_measure.py): a --publish of this comparison keeps them as they are.
+KEPT_SECTIONS = ("## TLS",)
+
+
+def keep_sections(old_md, new_md):
+    """new_md with every KEPT_SECTIONS section of old_md (heading to the next
+    '## ' heading) put back before "## How it is measured"."""
+    kept, take = [], False
+    for line in old_md.splitlines():
+        if line.startswith("## "):
+            take = line.startswith(KEPT_SECTIONS)
+        if take:
+            kept.append(line)
+    if not kept:
+        return new_md
+    block = "\n".join(kept).rstrip() + "\n\n"
+    anchor = "## How it is measured"
+    if anchor in new_md:
+        return new_md.replace(anchor, block + anchor, 1)
+    return new_md.rstrip() + "\n\n" + block
+
+
 def _read(path):
     try:
         with open(path) as f:
