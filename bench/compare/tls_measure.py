@@ -273,7 +273,8 @@ def targets(summary):
         rc, pc = get(series, "ringmx-spool", "cpu"), get(series, "postfix", "cpu")
         if r and p:
             lines.append(f"| handshakes/s ≥ 2x Postfix, {what} | {r / p:.2f}x measured "
-                         f"(client-bound); {pc / rc:.2f}x per server CPU-second | "
+                         f"(shared machine, client ≥ server CPU); {pc / rc:.2f}x per server "
+                         f"CPU-second | "
                          f"{'yes' if r / p >= 2 else '**no**'} measured, "
                          f"{'yes' if pc / rc >= 2 else '**no**'} per CPU |")
     aes = summary["speed"].get("aes-128-gcm")  # ringmx's suite; Postfix picks AES-256
