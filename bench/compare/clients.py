@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import subprocess
+import sys
 import time
 
 from servers import HOST, MAIL_DOMAIN
@@ -80,6 +81,8 @@ def _run(argv, timeout_s, log_path):
 
 
 def can_run(client, workload):
+    if client == "tlsclient":
+        return workload.tls  # STARTTLS only
     return not (client == "smtp-source" and workload.tls)
 
 
@@ -124,6 +127,38 @@ def ringmx_bench(binary, workload, port, messages, timeout_s, log_path):
         error = f"{error}: {report['errors_by_key']}"
     if ok and (report is None or report.get("messages_ok") != messages):
         ok, error = False, f"ringmx-bench report: {report and report.get('errors_by_key')}"
+    return Result(ok, seconds, messages, usage.ru_utime + usage.ru_stime, error, report)
+
+
+TLSCLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tlsclient.py")
+TLSCLIENT_PROCS = 8  # sessions at once for one-message sessions: enough to keep a server busy
+
+
+def tlsclient(workload, port, messages, timeout_s, log_path):
+    """tlsclient.py: STARTTLS on OpenSSL (Python's ssl), with libcrypto's
+    AES-NI AES-GCM, so the client's record crypto is not the limit. Sessions
+    reused: one process per session, the messages split over them;
+    otherwise one message per session."""
+    json_path = log_path + f".{time.monotonic_ns()}.json"
+    if workload.reuse:
+        procs = sessions = workload.sessions
+    else:
+        procs, sessions = min(TLSCLIENT_PROCS, messages), messages
+    argv = [sys.executable, TLSCLIENT, "--port", str(port), "--procs", str(procs),
+            "--sessions", str(sessions), "--messages", str(messages),
+            "--size", str(workload.size), "--json", json_path]
+    ok, seconds, usage, error = _run(argv, timeout_s, log_path)
+    report = None
+    try:
+        with open(json_path) as f:
+            report = json.load(f)
+        os.unlink(json_path)
+    except (OSError, ValueError):
+        pass
+    if report and report.get("errors"):
+        error = f"{error}: {report['errors']}"
+    if ok and (report is None or report.get("messages") != messages):
+        ok, error = False, f"tlsclient report: {report and report.get('errors')}"
     return Result(ok, seconds, messages, usage.ru_utime + usage.ru_stime, error, report)
 
 

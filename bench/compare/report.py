@@ -8,6 +8,8 @@ import subprocess
 # Each ringmx mode against the peer doing the same work.
 PEER_OF = {"ringmx-discard": "smtp-sink", "ringmx-spool": "postfix"}
 SERVER_ORDER = ["smtp-sink", "ringmx-discard", "postfix", "ringmx-spool"]
+CLIENT_ORDER = ["smtp-source", "ringmx-bench", "tlsclient"]
+CLIENT_LABEL = {"smtp-source": "src", "ringmx-bench": "rbench", "tlsclient": "pyssl"}
 
 
 def summarize(rows):
@@ -49,7 +51,7 @@ def table(summary, workloads):
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for w in workloads:
-        for client in ("smtp-source", "ringmx-bench"):
+        for client in CLIENT_ORDER:
             for server in SERVER_ORDER:
                 s = summary.get((w.name, client, server))
                 if not s:
@@ -102,11 +104,11 @@ def chart(summary, workloads, out_dir, gp_script):
     with open(data, "w") as f:
         f.write("label " + " ".join(SERVER_ORDER) + " " + " ".join(SERVER_ORDER) + "\n")
         for w in workloads:
-            for client in ("smtp-source", "ringmx-bench"):
+            for client in CLIENT_ORDER:
                 stats = [summary.get((w.name, client, s)) for s in SERVER_ORDER]
                 if not any(st and st["rate"] for st in stats):
                     continue
-                label = f"{w.name}\\n({'src' if client == 'smtp-source' else 'rbench'})"
+                label = f"{w.name}\\n({CLIENT_LABEL[client]})"
                 rates = [_num(st, "rate") for st in stats]
                 cpus = [_num(st, "cpu_us") for st in stats]
                 f.write(f'"{label}" ' + " ".join(rates + cpus) + "\n")
@@ -186,12 +188,17 @@ METHOD = """\
   sessions reused (smtp-source `-d`); `100k` 100 KiB, reused; `5rcpt` 1 KiB,
   5 recipients, reused; `lmtp` 1 KiB over LMTP, reused; `starttls` 1 KiB,
   STARTTLS then one message per session (a TLS 1.3 handshake per message,
-  ECDSA P-256 certificate). 50 sessions; 20,000 messages (4,000 for 100k and
-  starttls) at `--scale 1`.
+  ECDSA P-256 certificate); `10m-tls` 10 MiB messages over STARTTLS, 6
+  sessions reused. 50 sessions; 20,000 messages (4,000 for 100k and
+  starttls, 60 for 10m-tls) at `--scale 1`.
 - Clients: Postfix's `smtp-source` (one thread per session, no pipelining, no
-  TLS) and `ringmx-bench` (io_uring, pipelining on) when it is built. "client
-  CPU" is the client's own CPU use during the run (100% = one core): near 100%
-  on this 2-core machine the client, not the server, is the limit.
+  TLS), `ringmx-bench` (io_uring, pipelining on; its TLS is Debian's wolfSSL,
+  without AES-NI) when it is built, and for the STARTTLS workloads
+  `tlsclient` (`bench/compare/tlsclient.py`: Python's ssl, i.e. OpenSSL with
+  AES-NI; 8 processes for one-message sessions, one per session for 10m-tls;
+  every reply checked). "client CPU" is the client's own CPU use during the
+  run (100% = one core): near 100% on this 2-core machine the client, not the
+  server, is the limit.
 """
 
 
@@ -237,8 +244,8 @@ def results_md(info, summary, workloads, bursts, idle, missing, rows, chart_png)
     if tls:
         absent += [(f"{tls} / smtp-sink", "smtp-sink has no TLS; ringmx-discard runs them "
                     "for reference, without a peer"),
-                   (f"{tls} / smtp-source", "smtp-source cannot STARTTLS: only ringmx-bench "
-                    "runs them")]
+                   (f"{tls} / smtp-source", "smtp-source cannot STARTTLS: ringmx-bench and "
+                    "tlsclient run them")]
     out += ["## Rows that are missing, and why", ""]
     out += [f"- {what}: {why}" for what, why in absent]
     out.append("")
@@ -268,6 +275,29 @@ def results_md(info, summary, workloads, bursts, idle, missing, rows, chart_png)
                 "socket memory is not in it.", "", idle_table(idle), ""]
     out.append(METHOD)
     return "\n".join(out)
+
+
+# Sections of bench/RESULTS.md written by other scripts (the TLS figures of
+# tls_measure.py): a --publish of this comparison keeps them as they are.
+KEPT_SECTIONS = ("## TLS",)
+
+
+def keep_sections(old_md, new_md):
+    """new_md with every KEPT_SECTIONS section of old_md (heading to the next
+    '## ' heading) put back before "## How it is measured"."""
+    kept, take = [], False
+    for line in old_md.splitlines():
+        if line.startswith("## "):
+            take = line.startswith(KEPT_SECTIONS)
+        if take:
+            kept.append(line)
+    if not kept:
+        return new_md
+    block = "\n".join(kept).rstrip() + "\n\n"
+    anchor = "## How it is measured"
+    if anchor in new_md:
+        return new_md.replace(anchor, block + anchor, 1)
+    return new_md.rstrip() + "\n\n" + block
 
 
 def _read(path):

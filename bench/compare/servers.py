@@ -304,6 +304,11 @@ tls.certificate = "bench"
 cert = "file://{cert}"
 private-key = "file://{key}"
 
+[session]
+# Above the default 250 MB per session: bulk runs send many 10 MiB messages
+# over one session (Postfix has no such limit).
+transfer-limit = 1099511627776
+
 [session.data.limits]
 # smtp-source -d sends every message of a sender thread over one session.
 messages = {max_messages}
@@ -356,11 +361,15 @@ class Ringmx(Server):
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def make_cert(workdir):
-    """A self-signed ECDSA P-256 certificate for both TLS servers."""
-    cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+def make_cert(workdir, kind="ec"):
+    """A self-signed certificate for both TLS servers: kind "ec" is ECDSA
+    P-256, "rsa" is RSA 2048."""
+    prefix = "" if kind == "ec" else f"{kind}-"
+    cert = os.path.join(workdir, f"{prefix}cert.pem")
+    key = os.path.join(workdir, f"{prefix}key.pem")
+    newkey = {"ec": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
+              "rsa": ["-newkey", "rsa:2048"]}[kind]
+    subprocess.run(["openssl", "req", "-x509", *newkey, "-nodes", "-days", "2", "-subj",
                     f"/CN=mx.{MAIL_DOMAIN}", "-keyout", key, "-out", cert],
                    check=True, capture_output=True)
     os.chmod(key, 0o644)  # Postfix reads it as root, ringmx may run as anyone
