@@ -107,13 +107,17 @@ def smtp_source(workload, port, messages, timeout_s, log_path):
 def ringmx_bench(binary, workload, port, messages, timeout_s, log_path):
     """ringmx's own io_uring load generator, with pipelining on: it can send
     faster than smtp-source, so the server rather than the client is the
-    limit. Its JSON report is kept beside our own figures."""
+    limit. Its threads are pinned one per CPU (--pin on) for every server
+    alike: a client thread that stays on its CPU is what lets a server that
+    steers connections by CPU (ringmx's default) keep a connection's packets,
+    client and shard on one CPU. Its JSON report is kept beside our own
+    figures."""
     json_path = log_path + f".{time.monotonic_ns()}.json"
     per_connection = 0 if workload.reuse else 1  # 0: unlimited
     argv = [binary, "--target", f"{HOST}:{port}", "--connections", str(workload.sessions),
             "--messages", str(messages), "--size", str(workload.size),
             "--recipients", str(workload.recipients), "--per-connection", str(per_connection),
-            "--pipelining", "on", "--protocol", workload.protocol,
+            "--pipelining", "on", "--pin", "on", "--protocol", workload.protocol,
             "--tls", "starttls" if workload.tls else "none", "--json", json_path]
     ok, seconds, usage, error = _run(argv, timeout_s, log_path)
     report = None
