@@ -226,7 +226,15 @@ def results_md(info, summary, workloads, bursts, idle, missing, rows, chart_png)
                "absolute figures.")
     out.append("")
     out.append(f"Binaries: ringmx `{_rel(info['ringmx'])}`, ringmx-bench "
-               f"`{_rel(info['ringmx_bench'])}`, tree at commit {info['commit']}.")
+               f"`{_rel(info['ringmx_bench'])}` (run with `--pin on`), tree at commit "
+               f"{info['commit']}.")
+    steering = info.get("steering", "cpu")
+    if steering == "auto":
+        steering = ("`cpu` under ringmx-bench, `hash` under the single-threaded clients "
+                    "(smtp-source, tlsclient), as the README advises")
+    else:
+        steering = f"`{steering}` for every client"
+    out.append(f"ringmx's `server.connection-steering`: {steering}.")
     out.append("")
     if rows:
         out += ["## Targets of issue 8 (reported, not asserted)", "", targets(summary, idle), ""]

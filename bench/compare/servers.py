@@ -284,6 +284,7 @@ RINGMX_CONFIG = """\
 [server]
 hostname = "ringmx.{domain}"
 shards = {shards}
+connection-steering = "{steering}"
 # Above the default 8192, for the idle-connection test.
 max-connections = 100000
 
@@ -326,8 +327,9 @@ class Ringmx(Server):
     smtp-sink, mode "spool" (write + fsync before 250) with Postfix."""
 
     def __init__(self, workdir, binary, mode, cert, key, shards=0, max_messages=1000000,
-                 backlog=None):
+                 backlog=None, steering="cpu"):
         super().__init__(workdir)
+        self.steering = steering
         self.backlog = backlog
         self.binary, self.mode = binary, mode
         self.cert, self.key = cert, key
@@ -345,7 +347,8 @@ class Ringmx(Server):
         config = os.path.join(root, "ringmx.toml")
         with open(config, "w") as f:
             f.write(RINGMX_CONFIG.format(
-                domain=MAIL_DOMAIN, host=HOST, shards=self.shards, smtp=ports["smtp"],
+                domain=MAIL_DOMAIN, host=HOST, shards=self.shards, steering=self.steering,
+                smtp=ports["smtp"],
                 lmtp=ports["lmtp"], tls=ports["starttls"], cert=self.cert, key=self.key,
                 max_messages=self.max_messages, mode=self.mode,
                 backlog=f"socket.backlog = {self.backlog}" if self.backlog else "",
