@@ -171,7 +171,7 @@ class Shard {
   std::uint32_t slot_of(const Connection& c) const;
 
   // The message sink (shard_spool.cc).
-  void append_chunk(std::uint64_t message, std::span<const char> data);
+  void append_chunk(const smtp::Action& chunk);
   void drive_sink();
   void on_spool(std::uint32_t token_slot, int res);
   void apply_completions();
@@ -224,11 +224,12 @@ class Shard {
   delivery::Completions completions_;
   std::vector<std::uint64_t> spool_tokens_;  // user_data slot -> the sink's token
   std::vector<std::uint32_t> free_tokens_;
-  // Body chunks that do not point into a receive buffer (the Received
-  // header, the CRLF of a normalised bare LF) are copied here, so they live
-  // until the spool's write of them completed whatever the session does.
-  std::vector<std::unique_ptr<char[]>> copies_;
-  std::vector<std::uint32_t> free_copies_;
+  // What keeps body chunks that are not in a receive or TLS buffer alive
+  // until the spool's write of them completed, whatever the session does
+  // meanwhile: the engine's keep_alive of its Received header, or a copy of
+  // bytes a split PROXY header left in its stage (shard_spool.cc).
+  std::vector<std::shared_ptr<const void>> kept_;
+  std::vector<std::uint32_t> free_kept_;
   // Decrypted TLS records; body chunks hold them like receive buffers.
   PlainPool plain_;
 

@@ -140,7 +140,7 @@ void Shard::handle_output(Connection& c) {
         c.open_message = a.message;
         break;
       case smtp::Action::Kind::body_chunk:
-        append_chunk(a.message, a.data);
+        append_chunk(a);
         break;
       case smtp::Action::Kind::message_end: {
         const smtp::Envelope& e = *a.envelope;
