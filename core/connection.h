@@ -55,7 +55,6 @@ struct Connection {
   std::uint64_t idle_deadline_ms = 0;
   std::uint64_t end_deadline_ms = 0;
   std::uint64_t opened_ms = 0;
-  std::uint64_t open_message = 0;  // spool message begun and not yet ended or aborted
   int fd = -1;
   std::uint32_t generation = 0;
   std::uint32_t sent = 0;

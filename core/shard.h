@@ -165,6 +165,8 @@ class Shard {
   void queue_reply(Connection& c, std::string_view bytes);
   void flush(Connection& c);
   void begin_close(Connection& c, CloseReason reason);
+  // The engine forgets the session (Session::disconnected).
+  void end_session(Connection& c);
   void finish_close(Connection& c);
   void on_connection_timer(Connection& c);
   void rearm_starved();

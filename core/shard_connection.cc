@@ -137,8 +137,7 @@ void Shard::handle_output(Connection& c) {
   for (const smtp::Action& a : out_.actions) {
     switch (a.kind) {
       case smtp::Action::Kind::message_begin:
-        c.open_message = a.message;
-        break;
+        break;  // the sink began it (MessageIds::next)
       case smtp::Action::Kind::body_chunk:
         append_chunk(a);
         break;
@@ -157,12 +156,10 @@ void Shard::handle_output(Connection& c) {
         for (const smtp::Recipient& r : e.rcpt_to)
           env.rcpt_to.push_back({r.address, r.params});
         sink_->commit(a.message, env, encode(Op::none, slot_of(c), c.generation));
-        c.open_message = 0;
         break;
       }
       case smtp::Action::Kind::message_abort:
         sink_->abort(a.message);
-        c.open_message = 0;
         break;
       case smtp::Action::Kind::start_tls:
         // The 220 is queued in the clear; what the client pipelined after
@@ -251,10 +248,7 @@ void Shard::begin_close(Connection& c, CloseReason reason) {
       reason == CloseReason::disconnect)
     c.reason = reason;
   wheel_->disarm(&c.timer);
-  if (c.open_message) {
-    sink_->abort(c.open_message);  // a half-received message is not kept
-    c.open_message = 0;
-  }
+  end_session(c);
   if (c.inflight == 0) {
     finish_close(c);
     return;
@@ -263,6 +257,18 @@ void Shard::begin_close(Connection& c, CloseReason reason) {
   io_uring_prep_cancel_fd(s, c.fd, IORING_ASYNC_CANCEL_ALL);
   io_uring_sqe_set_data64(s, encode(Op::cancel, slot_of(c), c.generation));
   ++c.inflight;
+}
+
+// The engine learns the connection is gone: it aborts a message whose
+// content was coming in (its only abort: the engine emits one per
+// message, so the runtime keeps no copy of that state) and stops waiting
+// for replies nobody will read.
+void Shard::end_session(Connection& c) {
+  if (!c.session) return;
+  smtp::Output gone;  // not out_: a close may come from inside handle_output
+  c.session->disconnected(gone);
+  for (const smtp::Action& a : gone.actions)
+    if (a.kind == smtp::Action::Kind::message_abort) sink_->abort(a.message);
 }
 
 void Shard::on_cancel(Connection& c) {
