@@ -64,9 +64,15 @@ struct Connection {
   bool close_after_send = false;  // the session asked to close once replies are out
   bool closing = false;           // cancel issued; close when inflight reaches 0
   bool http_resume = false;       // the http engine wants resume() once its output left
+  // Too many reply bytes wait for the client (ShardLimits::kMaxSendBacklog):
+  // no recv until they drained, so TCP pushes back on a client that
+  // pipelines without reading.
+  bool recv_paused = false;
   CloseReason reason = CloseReason::none;
 
   bool live() const { return fd >= 0 && !closing; }
+  // Reply bytes not yet handed to the kernel.
+  std::size_t unsent() const { return sending.size() - sent + queued.size(); }
 };
 
 }  // namespace ringmx::core

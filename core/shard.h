@@ -43,6 +43,10 @@ struct ShardLimits {
   static constexpr std::uint32_t kWheelSlots = 4096;
   // After EMFILE/ENFILE on accept, wait this long before accepting again.
   static constexpr std::uint32_t kAcceptBackoffMs = 100;
+  // Reply bytes one connection may have waiting before its recv stops
+  // (issue 5): bounds a client that pipelines without reading to this plus
+  // the replies to one read (kBufferSize of input).
+  static constexpr std::size_t kMaxSendBacklog = 64 * 1024;
 };
 
 // A listener as one shard sees it: the shared runtime plus a shard-local
@@ -159,6 +163,7 @@ class Shard {
   Connection* lookup(std::uint32_t slot, std::uint32_t generation);
   void arm_recv(Connection& c);
   void on_recv(Connection& c, const io_uring_cqe* cqe);
+  void pause_recv(Connection& c);
   void on_send(Connection& c, int res);
   void on_cancel(Connection& c);
   void handle_output(Connection& c);

@@ -1,5 +1,6 @@
 // A connection's I/O: multishot recv from the buffer ring into the engine,
-// one send per engine call, and teardown in steps (cancel everything on the
+// one send per engine call, recv paused while too many replies wait for
+// the client, and teardown in steps (cancel everything on the
 // fd, close after the last completion, free then).
 #include <sys/socket.h>
 #include <unistd.h>
@@ -58,6 +59,11 @@ Connection* Shard::lookup(std::uint32_t slot, std::uint32_t generation) {
 
 void Shard::arm_recv(Connection& c) {
   if (c.recv_armed || !c.live()) return;
+  if (c.unsent() > ShardLimits::kMaxSendBacklog) {
+    c.recv_paused = true;  // on_send arms it once the backlog drained
+    return;
+  }
+  c.recv_paused = false;
   io_uring_sqe* s = sqe();
   io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
   s->flags |= IOSQE_BUFFER_SELECT;
@@ -113,8 +119,22 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
   } else if (res != -ECANCELED) {
     if (c.live()) begin_close(c, CloseReason::io_error);
   }
-  if (!more && c.live() && res > 0) arm_recv(c);
+  // -ECANCELED on a live connection: pause_recv's cancel (or a kernel
+  // that ended the multishot): arm_recv decides whether it stays paused.
+  if (!more && c.live() && (res > 0 || res == -ECANCELED)) arm_recv(c);
   if (c.closing && c.inflight == 0) finish_close(c);
+}
+
+// Too many replies wait for a client that does not read: stop reading
+// from it. Completions already on their way still reach the engine, so
+// the backlog can pass the cap by the replies to what those carry.
+void Shard::pause_recv(Connection& c) {
+  if (!c.recv_armed || c.recv_paused || c.unsent() <= ShardLimits::kMaxSendBacklog) return;
+  c.recv_paused = true;
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel64(s, encode(Op::recv, slot_of(c), c.generation), 0);
+  io_uring_sqe_set_data64(s, encode(Op::cancel, slot_of(c), c.generation));
+  ++c.inflight;
 }
 
 void Shard::rearm_starved() {
@@ -181,6 +201,7 @@ void Shard::handle_output(Connection& c) {
     }
   }
   flush(c);
+  pause_recv(c);
 }
 
 void Shard::queue_reply(Connection& c, std::string_view bytes) {
@@ -226,6 +247,9 @@ void Shard::on_send(Connection& c, int res) {
     return;
   }
   c.sent += static_cast<std::uint32_t>(res);
+  // A client that reads its replies is not idle.
+  c.idle_deadline_ms =
+      now_ms_ + static_cast<std::uint64_t>(c.view->runtime->config->session.timeout.count());
   if (c.sent == c.sending.size()) {
     // Everything left: what was produced meanwhile goes next; an idle
     // connection keeps no send memory.
@@ -235,6 +259,7 @@ void Shard::on_send(Connection& c, int res) {
     if (c.sending.empty()) std::string().swap(c.sending);
   }
   flush(c);
+  if (c.recv_paused && !c.recv_armed) arm_recv(c);  // stays paused while over the cap
   if (c.http_resume && c.live() && !c.send_armed) {
     c.http_resume = false;
     handle_http(c, c.http->resume());
@@ -271,9 +296,10 @@ void Shard::end_session(Connection& c) {
     if (a.kind == smtp::Action::Kind::message_abort) sink_->abort(a.message);
 }
 
+// A cancel of ours completed (all on the fd, or a paused recv).
 void Shard::on_cancel(Connection& c) {
   --c.inflight;
-  if (c.inflight == 0) finish_close(c);
+  if (c.closing && c.inflight == 0) finish_close(c);
 }
 
 // Every request on the fd has completed: nothing in the kernel refers to

@@ -38,10 +38,133 @@ path = "spool"
                      port, listener_extra);
 }
 
+void set_nonblocking(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + needle.size()))
+    ++n;
+  return n;
+}
+
+// How a connection ended as the client saw it.
+struct Ending {
+  std::string received;  // every byte read before the end
+  bool eof = false;      // recv() returned 0
+  int error = 0;         // or recv() failed with this errno (ECONNRESET: the server reset)
+};
+
+// Reads until the server ends the connection (works on a non-blocking fd too).
+Ending read_to_end(int fd) {
+  Ending e;
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 20000) <= 0) {
+      e.error = ETIMEDOUT;
+      return e;
+    }
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n == 0) {
+      e.eof = true;
+      return e;
+    }
+    if (n < 0 && errno != EAGAIN) {
+      e.error = errno;
+      return e;
+    }
+    if (n > 0) e.received.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+// Small kernel buffers on both sides of a connection, so a stall comes
+// after a few hundred KiB rather than after the kernel's autotuned megabytes.
+const char* const kSmallBuffers =
+    "socket.send-buffer-size = 16384\nsocket.recv-buffer-size = 16384";
+
+// Pipelines NOOPs on `fd` (made non-blocking) without reading. True once
+// the socket stays full (the server stopped reading); false if the server
+// took 32 MiB, 2.3 times as much in replies, without the client reading.
+bool pipeline_until_stalled(int fd, std::size_t* sent) {
+  int small = 16384;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  set_nonblocking(fd);
+  std::string noops;
+  for (int i = 0; i < 4096; ++i)
+    noops += "NOOP\r\n";
+  while (*sent < (32u << 20)) {
+    const std::size_t off = *sent % noops.size();
+    ssize_t n = send(fd, noops.data() + off, noops.size() - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      *sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (errno != EAGAIN) return false;
+    // Full. A server that still reads makes room again at once; one that
+    // pushes back leaves the socket full however long we wait.
+    pollfd p{fd, POLLOUT, 0};
+    if (poll(&p, 1, 1500) == 0) return true;
+  }
+  return false;
+}
+
 class RobustnessTest : public ServerFixture {
  protected:
   int port_ = free_port();
 };
+
+// A client that pipelines NOOPs and never reads: once the replies waiting
+// for it pass the send backlog cap, the server stops reading, so TCP flow
+// control fills the client's send buffer (send() blocks) instead of the
+// server's memory growing. When the client reads, every reply arrives, in
+// order, and the session goes on.
+TEST_F(RobustnessTest, PipeliningWithoutReadingIsPushedBackAndEveryReplyArrives) {
+  ASSERT_TRUE(server_.start(config(port_, kSmallBuffers), dir_.path())) << server_.log_text();
+  Client c;
+  ASSERT_TRUE(c.connect("127.0.0.1", port_));
+  ASSERT_EQ(c.reply().substr(0, 4), "220 ");
+  const int fd = c.fd();
+  std::size_t sent = 0;
+  ASSERT_TRUE(pipeline_until_stalled(fd, &sent))
+      << "the server read " << sent << " bytes without the client reading";
+  EXPECT_LT(sent, std::size_t{2} << 20);
+
+  // Now read: the server resumes. Finish the last partial line, then count.
+  std::size_t expected = (sent + 5) / 6;
+  std::string rest = sent % 6 ? std::string("NOOP\r\n").substr(sent % 6) : "";
+  std::string got;
+  while (count_of(got, "\r\n") < expected) {
+    pollfd p{fd, static_cast<short>(POLLIN | (rest.empty() ? 0 : POLLOUT)), 0};
+    ASSERT_GT(poll(&p, 1, 10000), 0)
+        << "replies stopped at " << count_of(got, "\r\n") << " of " << expected;
+    if (p.revents & POLLOUT) {
+      ssize_t n = send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+      if (n > 0) rest.erase(0, static_cast<std::size_t>(n));
+    }
+    if (p.revents & POLLIN) {
+      char buf[65536];
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      ASSERT_GT(n, 0) << std::strerror(errno);
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  EXPECT_EQ(count_of(got, "\r\n"), expected);
+  EXPECT_EQ(count_of(got, "250 2.0.0 Ok\r\n"), expected);
+  EXPECT_EQ(got.size(), expected * std::string("250 2.0.0 Ok\r\n").size());
+
+  // The session is intact.
+  const std::string quit = "QUIT\r\n";
+  ASSERT_EQ(send(fd, quit.data(), quit.size(), MSG_NOSIGNAL), 6);
+  Ending end = read_to_end(fd);
+  EXPECT_EQ(end.received, "221 2.0.0 Bye\r\n");
+  EXPECT_TRUE(end.eof) << std::strerror(end.error);
+  c.close();  // our EOF ends the server's linger at once
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.close", "reason=quit"}));
+}
 
 // A client that goes away in the middle of DATA: the half message is not
 // kept, the next session's message is stored byte for byte (its Received
