@@ -68,9 +68,17 @@ struct Connection {
   // no recv until they drained, so TCP pushes back on a client that
   // pipelines without reading.
   bool recv_paused = false;
+  // Our FIN is out (shutdown SHUT_WR); what still arrives is read and
+  // dropped until the client's EOF or the linger deadline, then close. A
+  // close() with unread input would send RST, which can destroy the last
+  // reply before the client read it.
+  bool lingering = false;
+  // Over max-connections: only the 421, not counted as a connection.
+  bool rejected = false;
   CloseReason reason = CloseReason::none;
 
-  bool live() const { return fd >= 0 && !closing; }
+  // The session may read and write (not closing, not lingering).
+  bool live() const { return fd >= 0 && !closing && !lingering; }
   // Reply bytes not yet handed to the kernel.
   std::size_t unsent() const { return sending.size() - sent + queued.size(); }
 };

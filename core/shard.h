@@ -47,16 +47,19 @@ struct ShardLimits {
   // (issue 5): bounds a client that pipelines without reading to this plus
   // the replies to one read (kBufferSize of input).
   static constexpr std::size_t kMaxSendBacklog = 64 * 1024;
+  // Graceful close: how long the last replies may take to leave, and then
+  // how long to read and drop input after our FIN before closing anyway.
+  // socket.linger, when set, replaces it ("0s": reset at once).
+  static constexpr std::uint32_t kLingerMs = 2000;
 };
 
 // A listener as one shard sees it: the shared runtime plus a shard-local
-// count of what points at it (its open sockets, connections and pending
-// rejections), so a reload can retire it without touching another
+// count of what points at it (its open sockets and connections, rejected
+// ones included), so a reload can retire it without touching another
 // thread's memory.
 struct ListenerView {
   std::shared_ptr<const ListenerRuntime> runtime;
   std::uint32_t users = 0;
-  std::uint32_t index = 0;  // in the shard's view table (named in reject user_data)
   bool retired = false;
 };
 
@@ -127,8 +130,8 @@ class Shard {
   void on_accept(std::uint32_t index, const io_uring_cqe* cqe);
   void on_accept_close(std::uint32_t index);
   void reject(int fd, ListenerView* v);
-  void on_reject(std::uint32_t fd, std::uint32_t view_index, bool sent, int res);
   void open_connection(int fd, ListenerView* v, const config::BindAddress* bound);
+  Connection& new_connection(int fd, ListenerView* v);  // a slot holding the view
   // Creates the listener's engine (SMTP/LMTP or http) and lets it speak first.
   void start_session(Connection& c, smtp::ConnectionInfo info, const sockaddr_storage& peer);
 
@@ -172,7 +175,12 @@ class Shard {
   void begin_close(Connection& c, CloseReason reason);
   // The engine forgets the session (Session::disconnected).
   void end_session(Connection& c);
+  // Graceful close: FIN, then read and drop until EOF or linger_ms.
+  void linger(Connection& c);
+  std::uint32_t linger_ms(const Connection& c) const;
+  void close_now(Connection& c);  // cancel everything, then finish_close
   void finish_close(Connection& c);
+  void account_close(Connection& c);  // the conn.close line and counts
   void on_connection_timer(Connection& c);
   void rearm_starved();
   std::uint32_t slot_of(const Connection& c) const;
@@ -212,7 +220,6 @@ class Shard {
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::uint32_t> starved_;  // slots whose recv stopped on ENOBUFS
   std::uint32_t live_ = 0;              // connections not yet freed
-  std::uint32_t rejects_inflight_ = 0;
   bool starved_logged_ = false;
 
   ShardMetrics* metrics_ = nullptr;  // options_.control->metrics[index]; written only here
