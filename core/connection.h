@@ -55,7 +55,6 @@ struct Connection {
   std::uint64_t idle_deadline_ms = 0;
   std::uint64_t end_deadline_ms = 0;
   std::uint64_t opened_ms = 0;
-  std::uint64_t open_message = 0;  // spool message begun and not yet ended or aborted
   int fd = -1;
   std::uint32_t generation = 0;
   std::uint32_t sent = 0;
@@ -65,9 +64,23 @@ struct Connection {
   bool close_after_send = false;  // the session asked to close once replies are out
   bool closing = false;           // cancel issued; close when inflight reaches 0
   bool http_resume = false;       // the http engine wants resume() once its output left
+  // Too many reply bytes wait for the client (ShardLimits::kMaxSendBacklog):
+  // no recv until they drained, so TCP pushes back on a client that
+  // pipelines without reading.
+  bool recv_paused = false;
+  // Our FIN is out (shutdown SHUT_WR); what still arrives is read and
+  // dropped until the client's EOF or the linger deadline, then close. A
+  // close() with unread input would send RST, which can destroy the last
+  // reply before the client read it.
+  bool lingering = false;
+  // Over max-connections: only the 421, not counted as a connection.
+  bool rejected = false;
   CloseReason reason = CloseReason::none;
 
-  bool live() const { return fd >= 0 && !closing; }
+  // The session may read and write (not closing, not lingering).
+  bool live() const { return fd >= 0 && !closing && !lingering; }
+  // Reply bytes not yet handed to the kernel.
+  std::size_t unsent() const { return sending.size() - sent + queued.size(); }
 };
 
 }  // namespace ringmx::core

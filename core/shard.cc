@@ -154,7 +154,7 @@ void Shard::loop() {
 bool Shard::finished() const {
   for (const AcceptEntry& a : accepts_)
     if (a.fd >= 0) return false;
-  return live_ == 0 && rejects_inflight_ == 0 && sink_->in_flight() == 0;
+  return live_ == 0 && sink_->in_flight() == 0;
 }
 
 void Shard::dispatch(const io_uring_cqe* cqe) {
@@ -174,12 +174,6 @@ void Shard::dispatch(const io_uring_cqe* cqe) {
       return;
     case Op::cancel:
       if (Connection* c = lookup(u.slot, u.generation)) on_cancel(*c);
-      return;
-    case Op::reject_send:
-      on_reject(u.slot, u.generation, true, cqe->res);
-      return;
-    case Op::reject_close:
-      on_reject(u.slot, u.generation, false, cqe->res);
       return;
     case Op::tick:
       on_tick();
@@ -224,7 +218,6 @@ ListenerView* Shard::view_for(const std::shared_ptr<const ListenerRuntime>& rt) 
     if (v && v->runtime == rt) return v.get();
   views_.push_back(std::make_unique<ListenerView>());
   views_.back()->runtime = rt;
-  views_.back()->index = static_cast<std::uint32_t>(views_.size() - 1);
   return views_.back().get();
 }
 
@@ -325,7 +318,7 @@ void Shard::on_timer(TimerNode* node) {
   switch (node->kind) {
     case kConnectionTimer: {
       Connection& c = connections_[node->owner];
-      if (c.live()) on_connection_timer(c);
+      if (c.fd >= 0 && !c.closing) on_connection_timer(c);  // lingering ones too
       return;
     }
     case kAcceptTimer:

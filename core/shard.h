@@ -43,16 +43,23 @@ struct ShardLimits {
   static constexpr std::uint32_t kWheelSlots = 4096;
   // After EMFILE/ENFILE on accept, wait this long before accepting again.
   static constexpr std::uint32_t kAcceptBackoffMs = 100;
+  // Reply bytes one connection may have waiting before its recv stops
+  // (issue 5): bounds a client that pipelines without reading to this plus
+  // the replies to one read (kBufferSize of input).
+  static constexpr std::size_t kMaxSendBacklog = 64 * 1024;
+  // Graceful close: how long the last replies may take to leave, and then
+  // how long to read and drop input after our FIN before closing anyway.
+  // socket.linger, when set, replaces it ("0s": reset at once).
+  static constexpr std::uint32_t kLingerMs = 2000;
 };
 
 // A listener as one shard sees it: the shared runtime plus a shard-local
-// count of what points at it (its open sockets, connections and pending
-// rejections), so a reload can retire it without touching another
+// count of what points at it (its open sockets and connections, rejected
+// ones included), so a reload can retire it without touching another
 // thread's memory.
 struct ListenerView {
   std::shared_ptr<const ListenerRuntime> runtime;
   std::uint32_t users = 0;
-  std::uint32_t index = 0;  // in the shard's view table (named in reject user_data)
   bool retired = false;
 };
 
@@ -123,8 +130,8 @@ class Shard {
   void on_accept(std::uint32_t index, const io_uring_cqe* cqe);
   void on_accept_close(std::uint32_t index);
   void reject(int fd, ListenerView* v);
-  void on_reject(std::uint32_t fd, std::uint32_t view_index, bool sent, int res);
   void open_connection(int fd, ListenerView* v, const config::BindAddress* bound);
+  Connection& new_connection(int fd, ListenerView* v);  // a slot holding the view
   // Creates the listener's engine (SMTP/LMTP or http) and lets it speak first.
   void start_session(Connection& c, smtp::ConnectionInfo info, const sockaddr_storage& peer);
 
@@ -159,19 +166,27 @@ class Shard {
   Connection* lookup(std::uint32_t slot, std::uint32_t generation);
   void arm_recv(Connection& c);
   void on_recv(Connection& c, const io_uring_cqe* cqe);
+  void pause_recv(Connection& c);
   void on_send(Connection& c, int res);
   void on_cancel(Connection& c);
   void handle_output(Connection& c);
   void queue_reply(Connection& c, std::string_view bytes);
   void flush(Connection& c);
   void begin_close(Connection& c, CloseReason reason);
+  // The engine forgets the session (Session::disconnected).
+  void end_session(Connection& c);
+  // Graceful close: FIN, then read and drop until EOF or linger_ms.
+  void linger(Connection& c);
+  std::uint32_t linger_ms(const Connection& c) const;
+  void close_now(Connection& c);  // cancel everything, then finish_close
   void finish_close(Connection& c);
+  void account_close(Connection& c);  // the conn.close line and counts
   void on_connection_timer(Connection& c);
   void rearm_starved();
   std::uint32_t slot_of(const Connection& c) const;
 
   // The message sink (shard_spool.cc).
-  void append_chunk(std::uint64_t message, std::span<const char> data);
+  void append_chunk(const smtp::Action& chunk);
   void drive_sink();
   void on_spool(std::uint32_t token_slot, int res);
   void apply_completions();
@@ -205,7 +220,6 @@ class Shard {
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::uint32_t> starved_;  // slots whose recv stopped on ENOBUFS
   std::uint32_t live_ = 0;              // connections not yet freed
-  std::uint32_t rejects_inflight_ = 0;
   bool starved_logged_ = false;
 
   ShardMetrics* metrics_ = nullptr;  // options_.control->metrics[index]; written only here
@@ -224,11 +238,12 @@ class Shard {
   delivery::Completions completions_;
   std::vector<std::uint64_t> spool_tokens_;  // user_data slot -> the sink's token
   std::vector<std::uint32_t> free_tokens_;
-  // Body chunks that do not point into a receive buffer (the Received
-  // header, the CRLF of a normalised bare LF) are copied here, so they live
-  // until the spool's write of them completed whatever the session does.
-  std::vector<std::unique_ptr<char[]>> copies_;
-  std::vector<std::uint32_t> free_copies_;
+  // What keeps body chunks that are not in a receive or TLS buffer alive
+  // until the spool's write of them completed, whatever the session does
+  // meanwhile: the engine's keep_alive of its Received header, or a copy of
+  // bytes a split PROXY header left in its stage (shard_spool.cc).
+  std::vector<std::shared_ptr<const void>> kept_;
+  std::vector<std::uint32_t> free_kept_;
   // Decrypted TLS records; body chunks hold them like receive buffers.
   PlainPool plain_;
 

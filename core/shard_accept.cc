@@ -136,15 +136,18 @@ void Shard::on_accept(std::uint32_t index, const io_uring_cqe* cqe) {
     arm_accept(index);
 }
 
+// The 421 goes out like any last reply, and the connection closes the
+// graceful way (linger): a client that spoke first would otherwise get an
+// RST that may destroy the 421. It holds a slot and a descriptor until the
+// client's EOF or kLingerMs at most, and is not counted in max-connections.
 void Shard::reject(int fd, ListenerView* v) {
   ++stats_.rejected;
-  ++v->users;  // the reply bytes live in the listener runtime
-  ++rejects_inflight_;
-  const std::uint32_t view_index = v->index;
-  const std::string& reply = v->runtime->too_many_reply;
-  io_uring_sqe* s = sqe();
-  io_uring_prep_send(s, fd, reply.data(), reply.size(), MSG_NOSIGNAL);
-  io_uring_sqe_set_data64(s, encode(Op::reject_send, static_cast<std::uint32_t>(fd), view_index));
+  Connection& c = new_connection(fd, v);
+  c.rejected = true;
+  c.sending = v->runtime->too_many_reply;
+  c.close_after_send = true;
+  c.reason = CloseReason::protocol;
+  flush(c);
   log::info("conn.rejected",
             "shard={} listener={} reason=max-connections max_connections={} "
             "rejected_total={}",
@@ -152,19 +155,8 @@ void Shard::reject(int fd, ListenerView* v) {
             v->runtime->counters->rejected.load(std::memory_order_relaxed));
 }
 
-void Shard::on_reject(std::uint32_t fd, std::uint32_t view_index, bool sent, int) {
-  if (sent) {
-    // The 421 is in the socket buffer (or the peer is gone): close.
-    io_uring_sqe* s = sqe();
-    io_uring_prep_close(s, static_cast<int>(fd));
-    io_uring_sqe_set_data64(s, encode(Op::reject_close, fd, view_index));
-    return;
-  }
-  --rejects_inflight_;
-  unuse(views_[view_index].get());
-}
-
-void Shard::open_connection(int fd, ListenerView* v, const config::BindAddress* bound) {
+// A slot for `fd`, holding its listener view.
+Connection& Shard::new_connection(int fd, ListenerView* v) {
   std::uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -174,6 +166,17 @@ void Shard::open_connection(int fd, ListenerView* v, const config::BindAddress* 
     connections_.emplace_back();
   }
   Connection& c = connections_[slot];
+  c.fd = fd;
+  c.view = v;
+  ++v->users;
+  c.opened_ms = now_ms_;
+  c.timer.kind = kConnectionTimer;
+  c.timer.owner = slot;
+  ++live_;
+  return c;
+}
+
+void Shard::open_connection(int fd, ListenerView* v, const config::BindAddress* bound) {
   const ListenerRuntime& rt = *v->runtime;
   apply_accepted_options(fd, bound->family, rt.listener->socket, reflect_tos_);
 
@@ -192,17 +195,11 @@ void Shard::open_connection(int fd, ListenerView* v, const config::BindAddress* 
     describe(local, &info.local, nullptr);
   }
 
-  c.fd = fd;
-  c.view = v;
+  Connection& c = new_connection(fd, v);
   c.client = info.client;
-  ++v->users;
-  c.opened_ms = now_ms_;
   const config::SessionSettings& ss = rt.config->session;
   c.idle_deadline_ms = now_ms_ + static_cast<std::uint64_t>(ss.timeout.count());
   c.end_deadline_ms = now_ms_ + static_cast<std::uint64_t>(ss.duration.count());
-  c.timer.kind = kConnectionTimer;
-  c.timer.owner = slot;
-  ++live_;
   ++stats_.accepted;
   rt.counters->accepted.fetch_add(1, std::memory_order_relaxed);
 

@@ -1,9 +1,12 @@
 // A connection's I/O: multishot recv from the buffer ring into the engine,
-// one send per engine call, and teardown in steps (cancel everything on the
-// fd, close after the last completion, free then).
+// one send per engine call, recv paused while too many replies wait for
+// the client, and teardown in steps (FIN and read to EOF when the client may
+// still be talking, cancel everything on the fd, close after the last
+// completion, free then).
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -57,7 +60,12 @@ Connection* Shard::lookup(std::uint32_t slot, std::uint32_t generation) {
 }
 
 void Shard::arm_recv(Connection& c) {
-  if (c.recv_armed || !c.live()) return;
+  if (c.recv_armed || c.fd < 0 || c.closing) return;
+  if (!c.lingering && c.unsent() > ShardLimits::kMaxSendBacklog) {
+    c.recv_paused = true;  // on_send arms it once the backlog drained
+    return;
+  }
+  c.recv_paused = false;
   io_uring_sqe* s = sqe();
   io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
   s->flags |= IOSQE_BUFFER_SELECT;
@@ -74,6 +82,22 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
     --c.inflight;
   }
   const int res = cqe->res;
+  if (c.lingering && !c.closing) {
+    // After our FIN: input is dropped; EOF (or an error) ends the wait.
+    if (res > 0) {
+      const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+      buffers_->take(bid);
+      buffers_->release(bid);
+    } else if (res == -ENOBUFS) {
+      starved_.push_back(slot_of(c));
+      return;
+    } else if (res != -ECANCELED) {
+      close_now(c);
+      return;
+    }
+    if (!more) arm_recv(c);
+    return;
+  }
   if (res > 0) {
     const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
     buffers_->take(bid);
@@ -113,18 +137,30 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
   } else if (res != -ECANCELED) {
     if (c.live()) begin_close(c, CloseReason::io_error);
   }
-  if (!more && c.live() && res > 0) arm_recv(c);
+  // -ECANCELED on a live connection: pause_recv's cancel (or a kernel
+  // that ended the multishot): arm_recv decides whether it stays paused.
+  if (!more && c.live() && (res > 0 || res == -ECANCELED)) arm_recv(c);
   if (c.closing && c.inflight == 0) finish_close(c);
+}
+
+// Too many replies wait for a client that does not read: stop reading
+// from it. Completions already on their way still reach the engine, so
+// the backlog can pass the cap by the replies to what those carry.
+void Shard::pause_recv(Connection& c) {
+  if (!c.recv_armed || c.recv_paused || c.unsent() <= ShardLimits::kMaxSendBacklog) return;
+  c.recv_paused = true;
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel64(s, encode(Op::recv, slot_of(c), c.generation), 0);
+  io_uring_sqe_set_data64(s, encode(Op::cancel, slot_of(c), c.generation));
+  ++c.inflight;
 }
 
 void Shard::rearm_starved() {
   if (starved_.empty() || buffers_->outstanding() >= buffers_->entries()) return;
   std::vector<std::uint32_t> slots;
   slots.swap(starved_);
-  for (std::uint32_t slot : slots) {
-    Connection& c = connections_[slot];
-    if (c.live()) arm_recv(c);
-  }
+  for (std::uint32_t slot : slots)
+    arm_recv(connections_[slot]);
   starved_logged_ = false;
 }
 
@@ -137,10 +173,9 @@ void Shard::handle_output(Connection& c) {
   for (const smtp::Action& a : out_.actions) {
     switch (a.kind) {
       case smtp::Action::Kind::message_begin:
-        c.open_message = a.message;
-        break;
+        break;  // the sink began it (MessageIds::next)
       case smtp::Action::Kind::body_chunk:
-        append_chunk(a.message, a.data);
+        append_chunk(a);
         break;
       case smtp::Action::Kind::message_end: {
         const smtp::Envelope& e = *a.envelope;
@@ -157,12 +192,10 @@ void Shard::handle_output(Connection& c) {
         for (const smtp::Recipient& r : e.rcpt_to)
           env.rcpt_to.push_back({r.address, r.params});
         sink_->commit(a.message, env, encode(Op::none, slot_of(c), c.generation));
-        c.open_message = 0;
         break;
       }
       case smtp::Action::Kind::message_abort:
         sink_->abort(a.message);
-        c.open_message = 0;
         break;
       case smtp::Action::Kind::start_tls:
         // The 220 is queued in the clear; what the client pipelined after
@@ -184,6 +217,7 @@ void Shard::handle_output(Connection& c) {
     }
   }
   flush(c);
+  pause_recv(c);
 }
 
 void Shard::queue_reply(Connection& c, std::string_view bytes) {
@@ -196,7 +230,17 @@ void Shard::queue_reply(Connection& c, std::string_view bytes) {
 
 // One send for everything queued: all replies of one read leave together.
 void Shard::flush(Connection& c) {
-  if (c.send_armed || c.fd < 0 || c.closing) return;
+  if (!c.live()) return;
+  if (c.close_after_send) {
+    // The last replies get this long to leave: a client that reads
+    // nothing must not hold the connection (or a drain) forever.
+    const std::uint64_t deadline = now_ms_ + std::max(linger_ms(c), ShardLimits::kLingerMs);
+    if (!c.timer.armed() || c.timer.when_ms > deadline) {
+      wheel_->arm(&c.timer, deadline);
+      arm_tick();
+    }
+  }
+  if (c.send_armed) return;
   if (c.sent == c.sending.size()) {
     if (c.close_after_send) {
       CloseReason r = c.reason;
@@ -229,6 +273,9 @@ void Shard::on_send(Connection& c, int res) {
     return;
   }
   c.sent += static_cast<std::uint32_t>(res);
+  // A client that reads its replies is not idle.
+  c.idle_deadline_ms =
+      now_ms_ + static_cast<std::uint64_t>(c.view->runtime->config->session.timeout.count());
   if (c.sent == c.sending.size()) {
     // Everything left: what was produced meanwhile goes next; an idle
     // connection keeps no send memory.
@@ -238,6 +285,7 @@ void Shard::on_send(Connection& c, int res) {
     if (c.sending.empty()) std::string().swap(c.sending);
   }
   flush(c);
+  if (c.recv_paused && !c.recv_armed) arm_recv(c);  // stays paused while over the cap
   if (c.http_resume && c.live() && !c.send_armed) {
     c.http_resume = false;
     handle_http(c, c.http->resume());
@@ -245,16 +293,58 @@ void Shard::on_send(Connection& c, int res) {
 }
 
 void Shard::begin_close(Connection& c, CloseReason reason) {
-  if (c.closing || c.fd < 0) return;
-  c.closing = true;
-  if (c.reason == CloseReason::none || reason == CloseReason::io_error ||
-      reason == CloseReason::disconnect)
-    c.reason = reason;
+  if (!c.live()) return;
+  const bool peer_gone = reason == CloseReason::io_error || reason == CloseReason::disconnect;
+  if (c.reason == CloseReason::none || peer_gone) c.reason = reason;
   wheel_->disarm(&c.timer);
-  if (c.open_message) {
-    sink_->abort(c.open_message);  // a half-received message is not kept
-    c.open_message = 0;
-  }
+  end_session(c);
+  // Linger only when our last byte left and the client may still talk.
+  if (peer_gone || c.send_armed || c.unsent() > 0 || linger_ms(c) == 0)
+    close_now(c);
+  else
+    linger(c);
+}
+
+// The engine learns the connection is gone: it aborts a message whose
+// content was coming in (its only abort: the engine emits one per
+// message, so the runtime keeps no copy of that state) and stops waiting
+// for replies nobody will read.
+void Shard::end_session(Connection& c) {
+  if (!c.session) return;
+  smtp::Output gone;  // not out_: a close may come from inside handle_output
+  c.session->disconnected(gone);
+  for (const smtp::Action& a : gone.actions)
+    if (a.kind == smtp::Action::Kind::message_abort) sink_->abort(a.message);
+}
+
+// socket.linger "0s" asks for a reset on close: no graceful close then.
+// Another value bounds the wait instead of kLingerMs.
+std::uint32_t Shard::linger_ms(const Connection& c) const {
+  const auto& linger = c.view->runtime->listener->socket.linger;
+  if (!linger) return ShardLimits::kLingerMs;
+  return static_cast<std::uint32_t>(linger->count());
+}
+
+// Half-close: FIN after the last reply, then read and drop until the
+// client's EOF or linger_ms, then close_now (Postfix and HAProxy do the
+// same). The receive queue is empty by then, so close() sends no RST.
+void Shard::linger(Connection& c) {
+  account_close(c);
+  c.lingering = true;
+  io_uring_sqe* s = sqe();
+  io_uring_prep_shutdown(s, c.fd, SHUT_WR);
+  io_uring_sqe_set_data64(s, encode(Op::cancel, slot_of(c), c.generation));
+  ++c.inflight;
+  arm_recv(c);
+  wheel_->arm(&c.timer, now_ms_ + linger_ms(c));
+  arm_tick();
+}
+
+// Cancels every request on the fd; finish_close after the last completion.
+void Shard::close_now(Connection& c) {
+  if (c.closing) return;
+  c.closing = true;
+  wheel_->disarm(&c.timer);
   if (c.inflight == 0) {
     finish_close(c);
     return;
@@ -265,28 +355,16 @@ void Shard::begin_close(Connection& c, CloseReason reason) {
   ++c.inflight;
 }
 
+// A cancel or shutdown of ours completed.
 void Shard::on_cancel(Connection& c) {
   --c.inflight;
-  if (c.inflight == 0) finish_close(c);
+  if (c.closing && c.inflight == 0) finish_close(c);
 }
 
 // Every request on the fd has completed: nothing in the kernel refers to
 // this connection's memory any more.
 void Shard::finish_close(Connection& c) {
-  std::string counts;
-  if (c.session) c.session->counts().append_summary(counts);
-  log::info("conn.close", "shard={} listener={} client={} reason={} duration_ms={} bytes_in={} {}",
-            options_.index, c.view->runtime->listener->id, c.client, to_string(c.reason),
-            now_ms_ - c.opened_ms, c.session ? c.session->bytes_received() : 0, counts);
-  // The slot is free before the client can see the close, so a client that
-  // reconnects after EOF is not refused by max-connections.
-  c.view->runtime->counters->connections.fetch_sub(1, std::memory_order_relaxed);
-  const auto reason = static_cast<std::size_t>(c.reason);
-  if (c.http) {
-    bump(metrics_->management_closed[reason]);
-    --management_live_;
-  } else  // an SMTP/LMTP session, or a connection that never got one (PROXY refused)
-    bump(metrics_->sessions_closed[reason]);
+  if (!c.lingering) account_close(c);
   ::close(c.fd);
   unuse(c.view);
   const std::uint32_t slot = slot_of(c);
@@ -300,7 +378,35 @@ void Shard::finish_close(Connection& c) {
   ++stats_.closed;
 }
 
+// The session is over (at the close, or when lingering starts): its log
+// line and counts. A rejected connection was never counted.
+void Shard::account_close(Connection& c) {
+  if (c.rejected) return;
+  std::string counts;
+  if (c.session) c.session->counts().append_summary(counts);
+  log::info("conn.close", "shard={} listener={} client={} reason={} duration_ms={} bytes_in={} {}",
+            options_.index, c.view->runtime->listener->id, c.client, to_string(c.reason),
+            now_ms_ - c.opened_ms, c.session ? c.session->bytes_received() : 0, counts);
+  // The slot is free before the client can see the close (our FIN), so a
+  // client that reconnects after EOF is not refused by max-connections.
+  c.view->runtime->counters->connections.fetch_sub(1, std::memory_order_relaxed);
+  const auto reason = static_cast<std::size_t>(c.reason);
+  if (c.http) {
+    bump(metrics_->management_closed[reason]);
+    --management_live_;
+  } else  // an SMTP/LMTP session, or a connection that never got one (PROXY refused)
+    bump(metrics_->sessions_closed[reason]);
+}
+
 void Shard::on_connection_timer(Connection& c) {
+  if (c.lingering) {  // no EOF from the client within linger_ms
+    close_now(c);
+    return;
+  }
+  if (c.close_after_send) {  // the last replies did not leave within linger_ms
+    begin_close(c, c.reason == CloseReason::none ? CloseReason::protocol : c.reason);
+    return;
+  }
   if (c.proxy) {
     refuse_proxy(c, ProxyRefusal::timeout, "no complete header within server.proxy.timeout");
     return;

@@ -4,7 +4,8 @@
 // waiting for their commit (250 only after the fsync that covers it).
 #include <time.h>
 
-#include <cstring>
+#include <string>
+#include <string_view>
 
 #include "core/log/log.h"
 #include "core/shard.h"
@@ -20,10 +21,24 @@ std::uint64_t monotonic_ns() {
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// buffer_ref values: a receive buffer id, a copy (high bit set), or a
-// PlainPool buffer of decrypted TLS records (next bit).
-constexpr std::uint64_t kCopyRef = std::uint64_t{1} << 63;
+// buffer_ref values: a receive buffer id, a kept_ entry (high bit set), a
+// PlainPool buffer of decrypted TLS records (next bit), or nothing to
+// release (static bytes).
+constexpr std::uint64_t kKeptRef = std::uint64_t{1} << 63;
 constexpr std::uint64_t kPlainRef = std::uint64_t{1} << 62;
+constexpr std::uint64_t kStaticRef = kKeptRef | kPlainRef;
+
+// The engine's own bytes without keep_alive (session.h: static storage):
+// the CRLF that replaces a bare LF, and a "\r" after a dot line's start
+// that ended the previous read and turned out to be content. Ours are
+// used, so the spool does not depend on where the engine keeps them.
+std::span<const char> static_bytes(std::span<const char> data) {
+  static constexpr char kCrLf[] = "\r\n";
+  const std::string_view v(data.data(), data.size());
+  if (v == "\r\n") return {kCrLf, 2};
+  if (v == "\r") return {kCrLf, 1};
+  return {};
+}
 
 smtp::CommitResult to_engine(delivery::CommitResult r) {
   switch (r) {
@@ -39,7 +54,9 @@ smtp::CommitResult to_engine(delivery::CommitResult r) {
 
 }  // namespace
 
-void Shard::append_chunk(std::uint64_t message, std::span<const char> data) {
+void Shard::append_chunk(const smtp::Action& chunk) {
+  const std::uint64_t message = chunk.message;
+  const std::span<const char> data = chunk.data;
   if (data.empty()) return;
   if (buffers_->contains(data.data())) {
     const std::uint16_t bid = buffers_->buffer_of(data.data());
@@ -53,32 +70,42 @@ void Shard::append_chunk(std::uint64_t message, std::span<const char> data) {
     sink_->append(message, data, kPlainRef | index);
     return;
   }
-  // Engine memory (the Received header, a CRLF for a bare LF): copied, so
-  // its lifetime no longer depends on the session (an abort or a
-  // disconnect may free it while the write is in flight).
-  std::uint32_t index;
-  if (!free_copies_.empty()) {
-    index = free_copies_.back();
-    free_copies_.pop_back();
-  } else {
-    index = static_cast<std::uint32_t>(copies_.size());
-    copies_.emplace_back();
+  std::shared_ptr<const void> keep = chunk.keep_alive;  // the Received header
+  std::span<const char> bytes = data;
+  if (!keep) {
+    if (const std::span<const char> s = static_bytes(data); !s.empty()) {
+      sink_->append(message, s, kStaticRef);
+      return;
+    }
+    // Bytes the session got from elsewhere: those a PROXY header split
+    // across reads left in its stage (shard_proxy.cc). A copy, held the
+    // same way.
+    auto copy = std::make_shared<std::string>(data.data(), data.size());
+    bytes = {copy->data(), copy->size()};
+    keep = std::move(copy);
   }
-  copies_[index].reset(new char[data.size()]);
-  std::memcpy(copies_[index].get(), data.data(), data.size());
-  sink_->append(message, std::span<const char>(copies_[index].get(), data.size()),
-                kCopyRef | index);
+  std::uint32_t index;
+  if (!free_kept_.empty()) {
+    index = free_kept_.back();
+    free_kept_.pop_back();
+  } else {
+    index = static_cast<std::uint32_t>(kept_.size());
+    kept_.emplace_back();
+  }
+  kept_[index] = std::move(keep);
+  sink_->append(message, bytes, kKeptRef | index);
 }
 
 void Shard::release_ref(std::uint64_t ref) {
-  if (ref & kPlainRef && !(ref & kCopyRef)) {
+  if (ref == kStaticRef) return;
+  if (ref & kPlainRef) {
     plain_.release(static_cast<std::uint32_t>(ref & ~kPlainRef));
     return;
   }
-  if (ref & kCopyRef) {
-    const auto index = static_cast<std::uint32_t>(ref & ~kCopyRef);
-    copies_[index].reset();
-    free_copies_.push_back(index);
+  if (ref & kKeptRef) {
+    const auto index = static_cast<std::uint32_t>(ref & ~kKeptRef);
+    kept_[index].reset();
+    free_kept_.push_back(index);
     return;
   }
   buffers_->release(static_cast<std::uint16_t>(ref));

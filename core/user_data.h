@@ -14,9 +14,7 @@ enum class Op : std::uint8_t {
   accept,        // multishot accept; slot = listening-socket index in the shard
   recv,          // multishot recv from the provided-buffer ring
   send,          // reply bytes of one connection
-  cancel,        // cancel-all-on-fd of a closing connection
-  reject_send,   // 421 to a connection over max-connections; slot = its fd
-  reject_close,  // close of that connection; slot = its fd
+  cancel,        // a connection's cancel (all on the fd, or its paused recv) or shutdown
   tick,          // the shard's single timer-wheel timeout
   mailbox,       // read of the shard's eventfd (messages from other threads)
   spool,         // a write/fsync of the spool writer; slot/generation = its token
