@@ -382,8 +382,10 @@ void Shard::finish_close(Connection& c) {
 // line and counts. A rejected connection was never counted.
 void Shard::account_close(Connection& c) {
   if (c.rejected) return;
+  // The command counts are formatted only when the line is written: at
+  // level warn a busy shard does not pay for them once per connection.
   std::string counts;
-  if (c.session) c.session->counts().append_summary(counts);
+  if (c.session && log::enabled(log::Level::info)) c.session->counts().append_summary(counts);
   log::info("conn.close", "shard={} listener={} client={} reason={} duration_ms={} bytes_in={} {}",
             options_.index, c.view->runtime->listener->id, c.client, to_string(c.reason),
             now_ms_ - c.opened_ms, c.session ? c.session->bytes_received() : 0, counts);
