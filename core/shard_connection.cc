@@ -58,6 +58,7 @@ Connection* Shard::lookup(std::uint32_t slot, std::uint32_t generation) {
 
 void Shard::arm_recv(Connection& c) {
   if (c.recv_armed || !c.live()) return;
+  if (c.tls && arm_tls_recv(c)) return;  // kTLS recvmsg, or paused/switching (shard_tls.cc)
   io_uring_sqe* s = sqe();
   io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
   s->flags |= IOSQE_BUFFER_SELECT;
@@ -68,6 +69,10 @@ void Shard::arm_recv(Connection& c) {
 }
 
 void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
+  if (c.tls && (c.tls->kernel || c.tls->switching)) {
+    on_ktls_recv(c, cqe);  // recvmsg completions of kernel TLS (shard_tls.cc)
+    return;
+  }
   const bool more = cqe->flags & IORING_CQE_F_MORE;
   if (!more) {
     c.recv_armed = false;
@@ -199,6 +204,7 @@ void Shard::flush(Connection& c) {
   if (c.send_armed || c.fd < 0 || c.closing) return;
   if (c.sent == c.sending.size()) {
     if (c.close_after_send) {
+      send_close_notify(c);  // kernel TLS: the alert after the last reply
       CloseReason r = c.reason;
       if (r == CloseReason::none && !c.session)
         r = CloseReason::quit;  // the management engine ended its connection

@@ -7,10 +7,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
 #include "delivery/spool_reader.h"
+#include "tests/core/management_support.h"
 #include "tests/core/server_fixture.h"
 #include "tests/core/server_process.h"
 
@@ -179,6 +181,59 @@ print("sent", len(body))
   const std::string bytes = reader.read_body(msgs[0]);
   ASSERT_GE(bytes.size(), body.size());
   EXPECT_TRUE(bytes.substr(bytes.size() - body.size()) == body);
+}
+
+// The decrypted-data pool has a cap (4 buffers here, through
+// RINGMX_TLS_PLAIN_BUFFERS): a client sending a big body faster than the
+// spool writes it is no longer read at the cap, and is read again as the
+// spool gives buffers back. Every byte arrives, the shard never allocated
+// more than the cap, and the cap was reached (the client was paused).
+TEST_F(TlsTest, PlaintextPoolStaysWithinItsCapWhileABigBodyArrivesWhole) {
+  server_.env.push_back("RINGMX_TLS_PLAIN_BUFFERS=4");
+  const int http = free_port();
+  start(tls_config(ports_, "", "",
+                   fmt::format("[server.listener.management]\nbind = \"127.0.0.1:{}\"\n"
+                               "protocol = \"http\"\n",
+                               http)));
+  std::string out;
+  ASSERT_EQ(python(R"(
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+body = b"Subject: big\r\n\r\n" + b"".join(b"%07d abcdefghijklmnopqrstuvwxyz0123456789\r\n" % i for i in range(100000))
+open(sys.argv[0] + ".body", "wb").write(body)
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+s.starttls(context=ctx)
+s.ehlo("client.test")
+for i in range(2):
+    s.sendmail("a@client.test", ["bob@mx.test"], body)
+s.quit()
+print("sent", len(body))
+)",
+                   &out),
+            0)
+      << out;
+  const std::string body = read_file(dir_.path() / "client.py.body");
+  ASSERT_GT(body.size(), 4000000u);
+  delivery::SpoolReader reader(spool());
+  auto msgs = reader.messages();
+  ASSERT_EQ(msgs.size(), 2u);
+  for (const delivery::MessageView& m : msgs) {
+    const std::string bytes = reader.read_body(m);
+    ASSERT_GE(bytes.size(), body.size());
+    EXPECT_TRUE(bytes.substr(bytes.size() - body.size()) == body);
+  }
+
+  auto metrics = scrape(http);
+  double most = 0;
+  for (const char* shard : {"0", "1"}) {
+    const std::string name = fmt::format("ringmx_tls_plain_buffers{{shard=\"{}\"}}", shard);
+    ASSERT_TRUE(metrics.count(name)) << name;
+    EXPECT_LE(metrics[name], 4) << name;
+    most = std::max(most, metrics[name]);
+  }
+  EXPECT_EQ(most, 4);
+  EXPECT_GT(metrics["ringmx_tls_reads_paused_total"], 0);
+  EXPECT_TRUE(server_.wait_for_log({"event=shard.tls_buffers_exhausted", "buffers=4"}));
 }
 
 TEST_F(TlsTest, SniPicksEachCertificateAndFallsBackToTheDefault) {
