@@ -248,8 +248,12 @@ bool Shard::resume_tls_reads() {
   for (const std::uint32_t slot : slots) {
     Connection& c = connections_[slot];
     if (!c.live() || !c.tls || !c.tls->paused) continue;  // closed meanwhile
-    if (plain_.full()) {
-      tls_paused_.push_back(slot);  // the next ones wait for the next release
+    // Still armed: the recv pause_tls_reads cancelled has not completed
+    // yet (its cancel may not even be submitted), and re-arming is only
+    // safe after that; its last completion comes back through the loop.
+    // Full: the next ones wait for the next release.
+    if (c.recv_armed || plain_.full()) {
+      tls_paused_.push_back(slot);
       continue;
     }
     c.tls->paused = false;
