@@ -3,15 +3,16 @@
 // replies encrypted into the connection's one send (see core/tls_stage.h).
 //
 // kTLS: the process probes once at start (tls::ktls_available(), logged by
-// open_listeners). When the kernel has it, each established session is
-// offered to it: the userspace recv is cancelled, and once its last
-// completion arrived (every byte read off the socket is in the session),
-// a session whose input wolfSSL consumed whole and whose handshake output
-// has left gets TLS_TX/TLS_RX; from then on replies are plain sends and
-// reads a multishot recvmsg whose buffers hold plaintext and the record
-// type (tls::parse_ktls_recvmsg). Anything else stays in userspace, counted
-// by reason. The kernel this is developed on has no kTLS: the I/O half of
-// that path is compiled, not run; its sans-I/O half is unit-tested.
+// open_listeners). When the kernel has it (or RINGMX_KTLS=try), each
+// established session is offered to it: the userspace recv is cancelled,
+// and once its last completion arrived (every byte read off the socket is
+// in the session), a session whose input wolfSSL consumed whole and whose
+// handshake output has left gets TLS_TX/TLS_RX; from then on replies are
+// plain sends and reads a multishot recvmsg whose buffers hold plaintext
+// and the record type (tls::parse_ktls_recvmsg). Anything else stays in
+// userspace, counted by reason. The kernel this is developed on has no
+// kTLS: kernel-mode I/O is compiled, not run; the switch runs with
+// RINGMX_KTLS=try (refused by TCP_ULP), the record handling is unit-tested.
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -105,7 +106,7 @@ void Shard::step_handshake(Connection& c) {
   const ListenerRuntime& rt = *c.view->runtime;
   c.idle_deadline_ms = now_ms_ + static_cast<std::uint64_t>(rt.config->session.timeout.count());
   wheel_->arm(&c.timer, std::min(c.idle_deadline_ms, c.end_deadline_ms));
-  if (tls::ktls_available()) {
+  if (tls::ktls_wanted()) {
     begin_ktls_switch(c);
     return;
   }

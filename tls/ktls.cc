@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -174,6 +175,14 @@ bool ktls_available() {
     }
   });
   return available;
+}
+
+bool ktls_wanted() {
+  static const bool always = [] {
+    const char* v = std::getenv("RINGMX_KTLS");
+    return v != nullptr && std::string_view(v) == "try";
+  }();
+  return always || ktls_available();
 }
 
 std::optional<KtlsInstallError> ktls_install(int fd, const KtlsParams& params) {

@@ -55,6 +55,13 @@ std::optional<KtlsParams> ktls_params_from(WOLFSSL* ssl);
 // whether kTLS can be used. Thread-safe; the result is cached.
 bool ktls_available();
 
+// Whether the runtime offers established sessions to the kernel: when
+// ktls_available(), or always when the environment has RINGMX_KTLS=try
+// (read once). With `try` on a kernel without kTLS every session is
+// refused by setsockopt(TCP_ULP) and stays in userspace, which exercises
+// the whole hand-off machinery short of kernel-mode I/O (the tests use it).
+bool ktls_wanted();
+
 // The probe itself, uncached and silent: empty when the ULP attached, else
 // the reason (e.g. "setsockopt(TCP_ULP, tls): No such file or directory").
 std::optional<std::string> ktls_probe();

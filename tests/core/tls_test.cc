@@ -236,6 +236,84 @@ print("sent", len(body))
   EXPECT_TRUE(server_.wait_for_log({"event=shard.tls_buffers_exhausted", "buffers=4"}));
 }
 
+// The kTLS hand-off as far as this kernel lets it run (RINGMX_KTLS=try):
+// after each handshake the userspace recv is cancelled, what it still read
+// goes to the session, and setsockopt(TCP_ULP) refuses, so the session
+// goes on in userspace. Nothing a client sent is lost on the way, whether
+// it waited for replies or wrote right behind its Finished.
+TEST_F(TlsTest, RefusedKtlsHandOffContinuesInUserspaceWithoutLosingBytes) {
+  server_.env.push_back("RINGMX_KTLS=try");
+  const int http = free_port();
+  start(tls_config(ports_, "", "",
+                   fmt::format("[server.listener.management]\nbind = \"127.0.0.1:{}\"\n"
+                               "protocol = \"http\"\n",
+                               http)));
+  std::string out;
+  EXPECT_EQ(run(fmt::format("timeout 30 swaks --server 127.0.0.1:{} --tlsc --from a@client.test "
+                            "--to bob@mx.test --body 'over implicit tls' 2>&1",
+                            ports_.implicit),
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("<~  250 2.0.0 Ok: queued as "), std::string::npos) << out;
+  ASSERT_EQ(python(R"(
+import smtplib, socket, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+# Commands written the moment the handshake ends, behind the client's Finished.
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb")
+def reply(f):
+    while True:
+        l = f.readline()
+        if len(l) < 4 or l[3:4] != b"-": return l.decode().rstrip()
+reply(f)
+s.sendall(b"EHLO client.test\r\n"); reply(f)
+s.sendall(b"STARTTLS\r\n"); reply(f)
+t = ctx.wrap_socket(s)
+t.sendall(b"EHLO client.test\r\nNOOP\r\n")
+tf = t.makefile("rb")
+print("ehlo:", reply(tf))
+print("noop:", reply(tf))
+t.sendall(b"QUIT\r\n"); print("quit:", reply(tf))
+# A big body once the session is past the switch.
+body = b"Subject: big\r\n\r\n" + b"".join(b"%07d abcdefghijklmnopqrstuvwxyz0123456789\r\n" % i for i in range(40000))
+open(sys.argv[0] + ".body", "wb").write(body)
+m = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+m.starttls(context=ctx)
+m.ehlo("client.test")
+m.sendmail("a@client.test", ["bob@mx.test"], body)
+m.quit()
+)",
+                   &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("ehlo: 250 "), std::string::npos) << out;
+  EXPECT_NE(out.find("noop: 250 2.0.0 Ok"), std::string::npos) << out;
+  EXPECT_NE(out.find("quit: 221 "), std::string::npos) << out;
+
+  const std::string body = read_file(dir_.path() / "client.py.body");
+  delivery::SpoolReader reader(spool());
+  auto msgs = reader.messages();
+  ASSERT_EQ(msgs.size(), 2u);
+  std::size_t whole = 0;
+  for (const delivery::MessageView& m : msgs) {
+    const std::string bytes = reader.read_body(m);
+    if (bytes.size() >= body.size() && bytes.substr(bytes.size() - body.size()) == body) ++whole;
+  }
+  EXPECT_EQ(whole, 1u);
+
+  // Three handshakes, each offered to the kernel and kept in userspace.
+  EXPECT_EQ(server_.count_log("crypto=userspace ktls_declined="), 3) << server_.log_text();
+  EXPECT_EQ(server_.count_log("crypto=kernel"), 0);
+  auto metrics = scrape(http);
+  double declined = 0;
+  for (const char* reason : {"buffered-input", "send-pending", "cipher", "refused"})
+    declined += metrics[fmt::format("ringmx_tls_ktls_declined_total{{reason=\"{}\"}}", reason)];
+  EXPECT_EQ(declined, 3);
+  EXPECT_GE(metrics["ringmx_tls_ktls_declined_total{reason=\"refused\"}"], 2);
+  EXPECT_EQ(metrics["ringmx_tls_ktls_offloads_total"], 0);
+}
+
 TEST_F(TlsTest, SniPicksEachCertificateAndFallsBackToTheDefault) {
   start(tls_config(ports_));
   std::string out;
