@@ -162,14 +162,14 @@ class Shard {
   // kTLS hand-off after the handshake (when tls::ktls_available()).
   void begin_ktls_switch(Connection& c);
   void finish_ktls_switch(Connection& c);
-  // Hooks of arm_recv/on_recv/flush (shard_connection.cc) for TLS:
-  // arm_tls_recv arms the kernel-mode recvmsg or holds off a paused or
-  // switching connection (true: handled); on_ktls_recv takes recv
-  // completions while switching and in kernel mode; send_close_notify
-  // sends kernel mode's close_notify before the close.
+  // Hooks of arm_recv and flush (shard_connection.cc) for TLS:
+  // arm_tls_recv arms the kernel-mode recvmsg, finishes a kTLS switch, or
+  // holds off a paused connection (true: handled); send_close_notify sends
+  // kernel mode's close_notify before the close.
   bool arm_tls_recv(Connection& c);
-  void on_ktls_recv(Connection& c, const io_uring_cqe* cqe);
   void send_close_notify(Connection& c);
+  // A kernel-mode recvmsg completion's buffer: plaintext or a control record.
+  void on_ktls_bytes(Connection& c, std::span<const char> buffer);
   // Draining: once only management connections are left, they close too.
   void close_management();
 

@@ -69,10 +69,6 @@ void Shard::arm_recv(Connection& c) {
 }
 
 void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
-  if (c.tls && (c.tls->kernel || c.tls->switching)) {
-    on_ktls_recv(c, cqe);  // recvmsg completions of kernel TLS (shard_tls.cc)
-    return;
-  }
   const bool more = cqe->flags & IORING_CQE_F_MORE;
   if (!more) {
     c.recv_armed = false;
@@ -118,7 +114,9 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
   } else if (res != -ECANCELED) {
     if (c.live()) begin_close(c, CloseReason::io_error);
   }
-  if (!more && c.live() && res > 0) arm_recv(c);
+  // A TLS connection switching to kTLS goes on at its recv's last
+  // completion, whatever it was (arm_tls_recv, shard_tls.cc).
+  if (!more && c.live() && (res > 0 || (c.tls && c.tls->switching))) arm_recv(c);
   if (c.closing && c.inflight == 0) finish_close(c);
 }
 

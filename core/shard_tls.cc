@@ -62,7 +62,11 @@ void Shard::begin_handshake(Connection& c) {
 
 void Shard::on_tls_bytes(Connection& c, std::span<const char> ciphertext) {
   TlsStage& t = *c.tls;
-  t.session->feed(as_bytes(ciphertext));
+  if (t.kernel) {
+    on_ktls_bytes(c, ciphertext);  // not ciphertext: a recvmsg buffer of plaintext
+    return;
+  }
+  t.session->feed(as_bytes(ciphertext));  // switching: kept for wolfSSL until the decision
   if (t.in_handshake()) {
     step_handshake(c);  // goes on into the engine (or the kTLS switch) when done
     return;
@@ -277,7 +281,7 @@ void Shard::begin_ktls_switch(Connection& c) {
     return;
   }
   // Bytes the armed recv already read are ciphertext wolfSSL must see
-  // first: decide at its last completion (on_ktls_recv).
+  // first: decide at its last completion (on_recv -> arm_tls_recv).
   io_uring_sqe* s = sqe();
   io_uring_prep_cancel64(s, encode(Op::recv, slot_of(c), c.generation), 0);
   io_uring_sqe_set_data64(s, encode(Op::none, 0));
@@ -315,10 +319,15 @@ void Shard::finish_ktls_switch(Connection& c) {
   if (c.live()) arm_recv(c);
 }
 
+// Called with no recv armed.
 bool Shard::arm_tls_recv(Connection& c) {
   TlsStage& t = *c.tls;
-  if (t.paused || t.switching) return true;  // resume_tls_reads / finish_ktls_switch re-arm
-  if (!t.kernel) return false;               // the ordinary multishot recv
+  if (t.paused) return true;  // resume_tls_reads re-arms
+  if (t.switching) {
+    finish_ktls_switch(c);  // the userspace recv has ended: decide, then arm
+    return true;
+  }
+  if (!t.kernel) return false;  // the ordinary multishot recv
   io_uring_sqe* s = sqe();
   io_uring_prep_recvmsg_multishot(s, c.fd, &t.recvmsg_template, 0);
   s->flags |= IOSQE_BUFFER_SELECT;
@@ -329,79 +338,38 @@ bool Shard::arm_tls_recv(Connection& c) {
   return true;
 }
 
-// Recv completions of a connection that is switching to kTLS (the
-// userspace recv's last ones: ciphertext) or in kernel mode (recvmsg:
-// header, record-type cmsg, plaintext).
-void Shard::on_ktls_recv(Connection& c, const io_uring_cqe* cqe) {
+// One kernel-mode recvmsg completion (header, record-type cmsg, payload).
+// Data goes to the engine straight from the receive buffer: body chunks
+// hold it as they hold a plain recv's (append_chunk).
+void Shard::on_ktls_bytes(Connection& c, std::span<const char> buffer) {
   TlsStage& t = *c.tls;
-  const bool more = cqe->flags & IORING_CQE_F_MORE;
-  if (!more) {
-    c.recv_armed = false;
-    --c.inflight;
-  }
-  const int res = cqe->res;
-  std::uint16_t bid = 0;
-  const bool has_buffer = res > 0 && (cqe->flags & IORING_CQE_F_BUFFER);
-  if (has_buffer) {
-    bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-    buffers_->take(bid);
-  }
-  const std::string_view bytes =
-      has_buffer ? buffers_->view(bid, static_cast<std::uint32_t>(res)) : std::string_view();
-  if (t.switching) {
-    if (has_buffer && c.live()) t.session->feed(as_bytes(bytes));
-    if (res == 0 && c.live()) begin_close(c, CloseReason::disconnect);
-    if (res < 0 && res != -ECANCELED && res != -ENOBUFS && c.live())
+  const tls::KtlsRecord r = tls::parse_ktls_recvmsg(buffer, t.recvmsg_template);
+  if (!c.live() || c.session->closed()) return;
+  const ListenerRuntime& rt = *c.view->runtime;
+  switch (r.action) {
+    case tls::KtlsRecordAction::data:
+      c.idle_deadline_ms = now_ms_ + static_cast<std::uint64_t>(rt.config->session.timeout.count());
+      out_.clear();
+      c.session->receive(r.payload, out_);
+      handle_output(c);
+      return;
+    case tls::KtlsRecordAction::end:  // EOF or close_notify
+      begin_close(c, CloseReason::disconnect);
+      return;
+    case tls::KtlsRecordAction::close_clean:
+      log::info("conn.ktls_record", "shard={} listener={} client={} record={} action=close",
+                options_.index, rt.listener->id, c.client, log::quote(r.what));
+      t.close_notify_pending = true;
+      c.close_after_send = true;
+      if (c.reason == CloseReason::none) c.reason = CloseReason::protocol;
+      flush(c);
+      return;
+    case tls::KtlsRecordAction::close_abort:
+      log::warn("conn.ktls_record", "shard={} listener={} client={} record={} action=abort",
+                options_.index, rt.listener->id, c.client, log::quote(r.what));
       begin_close(c, CloseReason::io_error);
-    if (has_buffer) buffers_->release(bid);
-    if (!more && c.live()) finish_ktls_switch(c);
-  } else if (has_buffer) {
-    const tls::KtlsRecord r = tls::parse_ktls_recvmsg(bytes, t.recvmsg_template);
-    if (c.live() && !c.session->closed()) {
-      switch (r.action) {
-        case tls::KtlsRecordAction::data:
-          c.idle_deadline_ms = now_ms_ + static_cast<std::uint64_t>(
-                                             c.view->runtime->config->session.timeout.count());
-          out_.clear();
-          c.session->receive(r.payload, out_);  // body chunks hold the buffer (append_chunk)
-          handle_output(c);
-          break;
-        case tls::KtlsRecordAction::end:
-          begin_close(c, CloseReason::disconnect);
-          break;
-        case tls::KtlsRecordAction::close_clean:
-          log::info("conn.ktls_record", "shard={} listener={} client={} record={} action=close",
-                    options_.index, c.view->runtime->listener->id, c.client, log::quote(r.what));
-          t.close_notify_pending = true;
-          c.close_after_send = true;
-          if (c.reason == CloseReason::none) c.reason = CloseReason::protocol;
-          flush(c);
-          break;
-        case tls::KtlsRecordAction::close_abort:
-          log::warn("conn.ktls_record", "shard={} listener={} client={} record={} action=abort",
-                    options_.index, c.view->runtime->listener->id, c.client, log::quote(r.what));
-          begin_close(c, CloseReason::io_error);
-          break;
-      }
-    }
-    buffers_->release(bid);
-  } else if (res == -ENOBUFS) {
-    // As for the userspace recv: every receive buffer is held; re-armed
-    // by rearm_starved() once some come back.
-    if (!starved_logged_) {
-      log::warn("shard.buffers_exhausted", "shard={} buffers={} size={}", options_.index,
-                buffers_->entries(), buffers_->buffer_size());
-      starved_logged_ = true;
-    }
-    if (c.live()) starved_.push_back(slot_of(c));
-    return;
-  } else if (res == 0) {
-    if (c.live()) begin_close(c, CloseReason::disconnect);
-  } else if (res != -ECANCELED) {
-    if (c.live()) begin_close(c, CloseReason::io_error);
+      return;
   }
-  if (!more && c.live() && res > 0) arm_recv(c);
-  if (c.closing && c.inflight == 0) finish_close(c);
 }
 
 void Shard::send_close_notify(Connection& c) {
