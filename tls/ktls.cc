@@ -14,6 +14,7 @@
 #include <liburing.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -185,7 +186,16 @@ bool ktls_wanted() {
   return always || ktls_available();
 }
 
+namespace {
+std::atomic<KtlsInstaller> g_installer{nullptr};
+}  // namespace
+
+void set_ktls_installer_for_tests(KtlsInstaller installer) {
+  g_installer.store(installer);
+}
+
 std::optional<KtlsInstallError> ktls_install(int fd, const KtlsParams& params) {
+  if (const KtlsInstaller installer = g_installer.load()) return installer(fd, params);
   if (::setsockopt(fd, SOL_TCP, TCP_ULP, "tls", sizeof "tls") != 0) {
     return KtlsInstallError{errno_text("setsockopt(TCP_ULP, tls)"), false};
   }

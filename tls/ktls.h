@@ -80,6 +80,13 @@ struct KtlsInstallError {
 // ciphertext of the session may be waiting to be sent.
 std::optional<KtlsInstallError> ktls_install(int fd, const KtlsParams& params);
 
+// Tests only: replaces what ktls_install does (nullptr: the real thing).
+// The test server (tests/core/serve_main.cc) installs one that succeeds
+// without touching the socket, to run kernel mode end to end over plain
+// TCP on a kernel without kTLS; ringmx itself never calls this.
+using KtlsInstaller = std::optional<KtlsInstallError> (*)(int fd, const KtlsParams& params);
+void set_ktls_installer_for_tests(KtlsInstaller installer);
+
 // ---- Records on a kTLS socket (sans-I/O; the ring does the I/O) ----
 //
 // Under kTLS RX, recvmsg returns plaintext and the record's type in a
