@@ -309,7 +309,7 @@ void Shard::on_connection_timer(Connection& c) {
     refuse_proxy(c, ProxyRefusal::timeout, "no complete header within server.proxy.timeout");
     return;
   }
-  if (c.tls && c.tls->in_handshake()) {
+  if (c.tls && (c.tls->in_handshake() || c.tls->switching)) {
     on_tls_timeout(c);
     return;
   }

@@ -211,6 +211,13 @@ void Shard::close_tls(Connection& c) {
 }
 
 void Shard::on_tls_timeout(Connection& c) {
+  if (c.tls->switching) {
+    // The kTLS switch takes one ring round trip and an implicit-TLS
+    // engine does not exist before it: the session's deadlines are looked
+    // at again on the next tick, when it does.
+    wheel_->arm(&c.timer, now_ms_ + ShardLimits::kTickMs);
+    return;
+  }
   if (now_ms_ < std::min(c.idle_deadline_ms, c.end_deadline_ms)) {
     wheel_->arm(&c.timer, std::min(c.idle_deadline_ms, c.end_deadline_ms));
     return;
