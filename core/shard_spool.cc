@@ -89,36 +89,35 @@ void Shard::release_ref(std::uint64_t ref) {
 // connections paused at the plaintext pool's cap resume once enough of it
 // came back; what they decrypt then goes round again.
 void Shard::drive_sink() {
-  do {
-    delivery::IoRequest req;
-    while (sink_->next_io(req)) {
-      std::uint32_t slot;
-      if (!free_tokens_.empty()) {
-        slot = free_tokens_.back();
-        free_tokens_.pop_back();
-      } else {
-        slot = static_cast<std::uint32_t>(spool_tokens_.size());
-        spool_tokens_.emplace_back();
-      }
-      spool_tokens_[slot] = req.token;
-      if (fsync_started_ns_.size() < spool_tokens_.size())
-        fsync_started_ns_.resize(spool_tokens_.size());
-      fsync_started_ns_[slot] = 0;
-      if (req.op == delivery::IoRequest::Op::fsync) {
-        bump(metrics_->fsync_rounds);
-        fsync_started_ns_[slot] = monotonic_ns();
-      }
-      io_uring_sqe* s = sqe();
-      if (req.op == delivery::IoRequest::Op::write)
-        io_uring_prep_writev(s, req.fd, req.iov.data(), static_cast<unsigned>(req.iov.size()),
-                             req.offset);
-      else
-        io_uring_prep_fsync(s, req.fd, IORING_FSYNC_DATASYNC);
-      io_uring_sqe_set_data64(s, encode(Op::spool, slot));
+  delivery::IoRequest req;
+  while (sink_->next_io(req)) {
+    std::uint32_t slot;
+    if (!free_tokens_.empty()) {
+      slot = free_tokens_.back();
+      free_tokens_.pop_back();
+    } else {
+      slot = static_cast<std::uint32_t>(spool_tokens_.size());
+      spool_tokens_.emplace_back();
     }
-    sink_->take_immediate(completions_);
-    apply_completions();
-  } while (resume_tls_reads());
+    spool_tokens_[slot] = req.token;
+    if (fsync_started_ns_.size() < spool_tokens_.size())
+      fsync_started_ns_.resize(spool_tokens_.size());
+    fsync_started_ns_[slot] = 0;
+    if (req.op == delivery::IoRequest::Op::fsync) {
+      bump(metrics_->fsync_rounds);
+      fsync_started_ns_[slot] = monotonic_ns();
+    }
+    io_uring_sqe* s = sqe();
+    if (req.op == delivery::IoRequest::Op::write)
+      io_uring_prep_writev(s, req.fd, req.iov.data(), static_cast<unsigned>(req.iov.size()),
+                           req.offset);
+    else
+      io_uring_prep_fsync(s, req.fd, IORING_FSYNC_DATASYNC);
+    io_uring_sqe_set_data64(s, encode(Op::spool, slot));
+  }
+  sink_->take_immediate(completions_);
+  apply_completions();
+  if (resume_tls_reads()) drive_sink();  // recurses only while connections resume
 }
 
 void Shard::on_spool(std::uint32_t token_slot, int res) {

@@ -230,6 +230,21 @@ TEST_F(TlsTest, PlaintextPoolStaysWithinItsCapWhileABigBodyArrivesWhole) {
   EXPECT_TRUE(server_.wait_for_log({"event=shard.tls_buffers_exhausted", "buffers=4"}));
 }
 
+// The same cap with `delivery.mode = "discard"`: buffers come back at once,
+// inside drive_sink, which then resumes the paused connection itself (no
+// spool completion will wake the loop). Both messages get their 250.
+TEST_F(TlsTest, PausedReadsResumeInDiscardMode) {
+  server_.env.push_back("RINGMX_TLS_PLAIN_BUFFERS=4");
+  const int http = free_port();
+  start(tls_config(ports_, "", "", management_listener(http) + "[delivery]\nmode = \"discard\"\n"));
+  ASSERT_GT(send_big_bodies(100000, 2).size(), 4000000u);  // smtplib raises unless 250
+  auto metrics = scrape(http);
+  EXPECT_EQ(metrics["ringmx_messages_accepted_total"], 2);
+  EXPECT_GT(metrics["ringmx_tls_reads_paused_total"], 0);
+  EXPECT_LE(metrics["ringmx_tls_plain_buffers{shard=\"0\"}"], 4);
+  EXPECT_LE(metrics["ringmx_tls_plain_buffers{shard=\"1\"}"], 4);
+}
+
 // The kTLS hand-off as far as this kernel lets it run (RINGMX_KTLS=try):
 // after each handshake the userspace recv is cancelled, what it still read
 // goes to the session, and setsockopt(TCP_ULP) refuses, so the session
