@@ -322,6 +322,10 @@ void Shard::finish_ktls_switch(Connection& c) {
     t.recvmsg_template = tls::ktls_recvmsg_template();
     bump(metrics_->tls_ktls_offloads);
     tls_ready(c, "kernel");
+    // The kernel has the keys and sequence numbers: wolfSSL's state (its
+    // buffers, and keys it wipes when freed) is not needed any more.
+    t.session.reset();
+    std::vector<std::byte>().swap(t.cipher);
   }
   if (c.live()) arm_recv(c);
 }
