@@ -31,6 +31,22 @@ const char* to_string(ProxyRefusal r) {
   return "unknown";
 }
 
+const char* to_string(KtlsDecline r) {
+  switch (r) {
+    case KtlsDecline::buffered_input:
+      return "buffered-input";
+    case KtlsDecline::send_pending:
+      return "send-pending";
+    case KtlsDecline::cipher:
+      return "cipher";
+    case KtlsDecline::refused:
+      return "refused";
+    case KtlsDecline::count_:
+      break;
+  }
+  return "unknown";
+}
+
 void ShardMetrics::record_fsync(std::uint64_t ns) {
   const double seconds = static_cast<double>(ns) / 1e9;
   std::size_t b = 0;
@@ -153,8 +169,6 @@ std::string render_metrics(const std::vector<std::unique_ptr<ShardMetrics>>& sha
            MetricType::counter);
   e.sample({}, sum(shards, &ShardMetrics::message_bytes));
 
-  // kTLS is not installed by this build yet (userspace crypto only): the
-  // family exists so dashboards can be written now; it stays at zero.
   e.family("ringmx_tls_handshakes_total",
            "TLS handshakes completed, by protocol version and cipher suite (IANA name).",
            MetricType::counter);
@@ -182,7 +196,27 @@ std::string render_metrics(const std::vector<std::unique_ptr<ShardMetrics>>& sha
   e.sample({}, sum(shards, &ShardMetrics::tls_timeouts));
   e.family("ringmx_tls_ktls_offloads_total", "TLS sessions handed to kernel TLS.",
            MetricType::counter);
-  e.sample({}, 0);
+  e.sample({}, sum(shards, &ShardMetrics::tls_ktls_offloads));
+  e.family("ringmx_tls_ktls_declined_total",
+           "TLS sessions kept in userspace although the kernel has kTLS, by reason.",
+           MetricType::counter);
+  for (std::size_t r = 0; r < static_cast<std::size_t>(KtlsDecline::count_); ++r) {
+    std::uint64_t n = 0;
+    for (const auto& s : shards)
+      n += s->tls_ktls_declined[r].load(std::memory_order_relaxed);
+    e.sample({{"reason", to_string(static_cast<KtlsDecline>(r))}}, n);
+  }
+  e.family("ringmx_tls_plain_buffers",
+           "16 KiB buffers of decrypted TLS data allocated by the shard (the most ever in use).",
+           MetricType::gauge);
+  for (std::size_t i = 0; i < shards.size(); ++i)
+    e.sample({{"shard", std::to_string(i)}},
+             shards[i]->tls_plain_buffers.load(std::memory_order_relaxed));
+  e.family("ringmx_tls_reads_paused_total",
+           "Times a TLS connection stopped reading because its shard's decrypted-data buffers "
+           "were all in use.",
+           MetricType::counter);
+  e.sample({}, sum(shards, &ShardMetrics::tls_reads_paused));
 
   e.family("ringmx_proxy_headers_accepted_total", "PROXY headers accepted from trusted peers.",
            MetricType::counter);

@@ -34,6 +34,17 @@ inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
 inline constexpr std::array<double, 10> kFsyncBuckets = {0.0005, 0.001, 0.002, 0.005, 0.01,
                                                          0.02,   0.05,  0.1,   0.25,  1.0};
 
+// Why a TLS session stayed in userspace although the kernel has kTLS
+// (label `reason` of ringmx_tls_ktls_declined_total).
+enum class KtlsDecline : std::uint8_t {
+  buffered_input,  // ciphertext behind the client's Finished was already read off the socket
+  send_pending,    // handshake ciphertext still waiting to be sent
+  cipher,          // the negotiated suite has no kernel cipher
+  refused,         // setsockopt(TCP_ULP, "tls") failed on this socket
+  count_,
+};
+const char* to_string(KtlsDecline r);
+
 // Why a PROXY header was refused (label `reason` of the rejected family).
 enum class ProxyRefusal : std::uint8_t { malformed, timeout, disconnect, count_ };
 const char* to_string(ProxyRefusal r);
@@ -75,6 +86,13 @@ struct alignas(64) ShardMetrics {
   std::array<std::array<std::atomic<std::uint64_t>, kTlsSuites>, kTlsVersions> tls_handshakes{};
   std::atomic<std::uint64_t> tls_failures{0};
   std::atomic<std::uint64_t> tls_timeouts{0};
+  std::atomic<std::uint64_t> tls_ktls_offloads{0};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(KtlsDecline::count_)>
+      tls_ktls_declined{};
+  // Gauge: the shard's decrypted-data buffers allocated, i.e. the high-water
+  // mark of those in use (core/tls_stage.h PlainPool; never above its limit).
+  std::atomic<std::uint64_t> tls_plain_buffers{0};
+  std::atomic<std::uint64_t> tls_reads_paused{0};  // times a connection stopped at that limit
   void record_tls(std::string_view version, std::string_view cipher);
 
   void record_fsync(std::uint64_t ns);

@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -159,6 +160,23 @@ class Shard {
   void on_tls_timeout(Connection& c);
   // Queues close_notify on an established TLS connection (no-op otherwise).
   void close_tls(Connection& c);
+  // Established and the crypto mode decided: the engine starts or resets.
+  void tls_ready(Connection& c, std::string_view crypto);
+  // Plaintext pool at its cap: stop reading (cancel the recv) until
+  // resume_tls_reads(), called by drive_sink; true when one resumed.
+  void pause_tls_reads(Connection& c);
+  bool resume_tls_reads();
+  // kTLS hand-off after the handshake (when tls::ktls_available()).
+  void begin_ktls_switch(Connection& c);
+  void finish_ktls_switch(Connection& c);
+  // Hooks of arm_recv and flush (shard_connection.cc) for TLS:
+  // arm_tls_recv arms the kernel-mode recvmsg, finishes a kTLS switch, or
+  // holds off a paused connection (true: handled); send_close_notify sends
+  // kernel mode's close_notify before the close.
+  bool arm_tls_recv(Connection& c);
+  void send_close_notify(Connection& c);
+  // A kernel-mode recvmsg completion's buffer: plaintext or a control record.
+  void on_ktls_bytes(Connection& c, std::span<const char> buffer);
   // Draining: once only management connections are left, they close too.
   void close_management();
 
@@ -246,6 +264,8 @@ class Shard {
   std::vector<std::uint32_t> free_kept_;
   // Decrypted TLS records; body chunks hold them like receive buffers.
   PlainPool plain_;
+  std::vector<std::uint32_t> tls_paused_;  // slots stopped at the pool's cap
+  bool tls_paused_logged_ = false;
 
   struct Stats {
     std::uint64_t accepted = 0, rejected = 0, closed = 0, committed = 0, commit_failed = 0;

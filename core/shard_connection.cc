@@ -66,6 +66,10 @@ void Shard::arm_recv(Connection& c) {
     return;
   }
   c.recv_paused = false;
+  // kTLS recvmsg, or paused/switching (shard_tls.cc). Lingering after our
+  // FIN only waits for EOF: the plain recv does that on a kTLS socket too
+  // (a non-data record fails it, which ends the wait).
+  if (c.tls && !c.lingering && arm_tls_recv(c)) return;
   io_uring_sqe* s = sqe();
   io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
   s->flags |= IOSQE_BUFFER_SELECT;
@@ -139,7 +143,10 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
   }
   // -ECANCELED on a live connection: pause_recv's cancel (or a kernel
   // that ended the multishot): arm_recv decides whether it stays paused.
-  if (!more && c.live() && (res > 0 || res == -ECANCELED)) arm_recv(c);
+  // A TLS connection switching to kTLS goes on at its recv's last
+  // completion, whatever it was (arm_tls_recv, shard_tls.cc).
+  if (!more && c.live() && (res > 0 || res == -ECANCELED || (c.tls && c.tls->switching)))
+    arm_recv(c);
   if (c.closing && c.inflight == 0) finish_close(c);
 }
 
@@ -243,6 +250,7 @@ void Shard::flush(Connection& c) {
   if (c.send_armed) return;
   if (c.sent == c.sending.size()) {
     if (c.close_after_send) {
+      send_close_notify(c);  // kernel TLS: the alert after the last reply
       CloseReason r = c.reason;
       if (r == CloseReason::none && !c.session)
         r = CloseReason::quit;  // the management engine ended its connection
@@ -413,7 +421,7 @@ void Shard::on_connection_timer(Connection& c) {
     refuse_proxy(c, ProxyRefusal::timeout, "no complete header within server.proxy.timeout");
     return;
   }
-  if (c.tls && c.tls->in_handshake()) {
+  if (c.tls && (c.tls->in_handshake() || c.tls->switching)) {
     on_tls_timeout(c);
     return;
   }

@@ -112,7 +112,9 @@ void Shard::release_ref(std::uint64_t ref) {
 }
 
 // Pulls every I/O the sink wants now onto the ring, and applies the
-// results that needed none (discard mode, refused messages).
+// results that needed none (discard mode, refused messages). TLS
+// connections paused at the plaintext pool's cap resume once enough of it
+// came back; what they decrypt then goes round again.
 void Shard::drive_sink() {
   delivery::IoRequest req;
   while (sink_->next_io(req)) {
@@ -142,6 +144,7 @@ void Shard::drive_sink() {
   }
   sink_->take_immediate(completions_);
   apply_completions();
+  if (resume_tls_reads()) drive_sink();  // recurses only while connections resume
 }
 
 void Shard::on_spool(std::uint32_t token_slot, int res) {

@@ -3,15 +3,28 @@
 // replies encrypted into the connection's one send (see core/tls_stage.h).
 //
 // kTLS: the process probes once at start (tls::ktls_available(), logged by
-// open_listeners). This runtime always continues in userspace after the
-// handshake; handing an established session to the kernel is not wired
-// here yet (the kernel this is built on has no kTLS to test it against).
+// open_listeners). When the kernel has it (or RINGMX_KTLS=try), each
+// established session is offered to it: the userspace recv is cancelled,
+// and once its last completion arrived (every byte read off the socket is
+// in the session), a session whose input wolfSSL consumed whole and whose
+// handshake output has left gets TLS_TX/TLS_RX; from then on replies are
+// plain sends and reads a multishot recvmsg whose buffers hold plaintext
+// and the record type (tls::parse_ktls_recvmsg). Anything else stays in
+// userspace, counted by reason. The kernel this is developed on has no
+// kTLS: kernel-mode I/O is compiled, not run; the switch runs with
+// RINGMX_KTLS=try (refused by TCP_ULP), the record handling is unit-tested.
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "core/log/log.h"
+#include "core/metrics.h"
 #include "core/shard.h"
 #include "core/tls_stage.h"
+#include "core/user_data.h"
+#include "tls/ktls.h"
 
 namespace ringmx::core {
 namespace {
@@ -49,12 +62,16 @@ void Shard::begin_handshake(Connection& c) {
 
 void Shard::on_tls_bytes(Connection& c, std::span<const char> ciphertext) {
   TlsStage& t = *c.tls;
-  t.session->feed(as_bytes(ciphertext));
-  if (t.in_handshake()) {
-    step_handshake(c);
-    if (!c.live() || !t.established()) return;
+  if (t.kernel) {
+    on_ktls_bytes(c, ciphertext);  // not ciphertext: a recvmsg buffer of plaintext
+    return;
   }
-  decrypt_to_engine(c);
+  t.session->feed(as_bytes(ciphertext));  // switching: kept for wolfSSL until the decision
+  if (t.in_handshake()) {
+    step_handshake(c);  // goes on into the engine (or the kTLS switch) when done
+    return;
+  }
+  if (!t.paused && !t.switching) decrypt_to_engine(c);  // paused: kept until resume_tls_reads()
 }
 
 // Ciphertext produced by the session (handshake flights, alerts, replies to
@@ -90,12 +107,24 @@ void Shard::step_handshake(Connection& c) {
   t.info.tls_active = true;
   t.info.tls_description = si.version + " " + si.cipher;
   metrics_->record_tls(si.version, si.cipher);
-  log::info("conn.tls", "shard={} listener={} client={} version={} cipher={} sni={} cert={}",
-            options_.index, c.view->runtime->listener->id, c.client, si.version, si.cipher,
-            si.sni.empty() ? "-" : si.sni, si.certificate);
   const ListenerRuntime& rt = *c.view->runtime;
   c.idle_deadline_ms = now_ms_ + static_cast<std::uint64_t>(rt.config->session.timeout.count());
   wheel_->arm(&c.timer, std::min(c.idle_deadline_ms, c.end_deadline_ms));
+  if (tls::ktls_wanted()) {
+    begin_ktls_switch(c);
+    return;
+  }
+  tls_ready(c, "userspace");
+}
+
+void Shard::tls_ready(Connection& c, std::string_view crypto) {
+  TlsStage& t = *c.tls;
+  const tls::SessionInfo& si = t.session->info();
+  const ListenerRuntime& rt = *c.view->runtime;
+  log::info("conn.tls",
+            "shard={} listener={} client={} version={} cipher={} sni={} cert={} crypto={}",
+            options_.index, rt.listener->id, c.client, si.version, si.cipher,
+            si.sni.empty() ? "-" : si.sni, si.certificate, crypto);
   out_.clear();
   if (t.implicit) {
     c.session = std::make_unique<smtp::Session>(rt.smtp, ids_, clock_, std::move(t.info));
@@ -105,6 +134,7 @@ void Shard::step_handshake(Connection& c) {
   }
   t.info = {};  // the engine has its copy
   handle_output(c);
+  if (c.live() && !t.kernel) decrypt_to_engine(c);  // what came behind the client's Finished
 }
 
 // Every complete record fed so far, into the engine: one PlainPool buffer
@@ -114,7 +144,15 @@ void Shard::decrypt_to_engine(Connection& c) {
   TlsStage& t = *c.tls;
   const auto timeout = static_cast<std::uint64_t>(c.view->runtime->config->session.timeout.count());
   while (c.live() && c.session && !c.session->closed()) {
+    if (plain_.full()) {
+      // Nothing decrypts until the spool gives buffers back; only a
+      // connection with ciphertext waiting needs to stop reading.
+      if (t.session->unconsumed_input() > 0 || t.session->pending_plaintext() > 0)
+        pause_tls_reads(c);
+      break;
+    }
     const std::uint32_t index = plain_.acquire();
+    metrics_->tls_plain_buffers.store(plain_.allocated(), std::memory_order_relaxed);
     const std::span<char> buf = plain_.buffer(index);
     std::size_t used = 0;
     tls::IoResult r;
@@ -149,6 +187,7 @@ void Shard::decrypt_to_engine(Connection& c) {
 
 std::string_view Shard::encrypt_reply(Connection& c, std::string_view plain) {
   TlsStage& t = *c.tls;
+  if (t.kernel) return plain;  // the kernel seals what is sent
   const auto r = t.session->write(std::as_bytes(std::span<const char>(plain.data(), plain.size())));
   if (r.status != tls::IoResult::Status::ok) {
     log::warn("conn.tls_error", "shard={} listener={} client={} reason={}", options_.index,
@@ -163,11 +202,22 @@ std::string_view Shard::encrypt_reply(Connection& c, std::string_view plain) {
 
 void Shard::close_tls(Connection& c) {
   if (!c.tls || !c.tls->established()) return;
+  if (c.tls->kernel) {
+    c.tls->close_notify_pending = true;  // sent by flush() after the last reply
+    return;
+  }
   c.tls->session->shutdown();
   queue_tls_output(c);
 }
 
 void Shard::on_tls_timeout(Connection& c) {
+  if (c.tls->switching) {
+    // The kTLS switch takes one ring round trip and an implicit-TLS
+    // engine does not exist before it: the session's deadlines are looked
+    // at again on the next tick, when it does.
+    wheel_->arm(&c.timer, now_ms_ + ShardLimits::kTickMs);
+    return;
+  }
   if (now_ms_ < std::min(c.idle_deadline_ms, c.end_deadline_ms)) {
     wheel_->arm(&c.timer, std::min(c.idle_deadline_ms, c.end_deadline_ms));
     return;
@@ -177,6 +227,169 @@ void Shard::on_tls_timeout(Connection& c) {
   bump(metrics_->tls_timeouts);
   c.reason = CloseReason::tls_timeout;
   begin_close(c, CloseReason::tls_timeout);
+}
+
+// ---- Back-pressure on the plaintext pool ----
+
+void Shard::pause_tls_reads(Connection& c) {
+  TlsStage& t = *c.tls;
+  if (t.paused) return;
+  t.paused = true;
+  bump(metrics_->tls_reads_paused);
+  tls_paused_.push_back(slot_of(c));
+  if (!tls_paused_logged_) {
+    log::warn("shard.tls_buffers_exhausted", "shard={} buffers={} size={}", options_.index,
+              plain_.limit(), PlainPool::kBufferSize);
+    tls_paused_logged_ = true;
+  }
+  // The ciphertext stays in the session; with the recv gone the socket's
+  // receive queue fills and TCP closes the client's window. Completions
+  // already on their way are still fed (arm_tls_recv keeps it disarmed).
+  if (c.recv_armed) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_cancel64(s, encode(Op::recv, slot_of(c), c.generation), 0);
+    io_uring_sqe_set_data64(s, encode(Op::none, 0));
+  }
+}
+
+bool Shard::resume_tls_reads() {
+  if (tls_paused_.empty() || !plain_.can_resume()) return false;
+  std::vector<std::uint32_t> slots;
+  slots.swap(tls_paused_);
+  bool resumed = false;
+  for (const std::uint32_t slot : slots) {
+    Connection& c = connections_[slot];
+    if (!c.live() || !c.tls || !c.tls->paused) continue;  // closed meanwhile
+    // Still armed: the recv pause_tls_reads cancelled has not completed
+    // yet (its cancel may not even be submitted), and re-arming is only
+    // safe after that; its last completion comes back through the loop.
+    // Full: the next ones wait for the next release.
+    if (c.recv_armed || plain_.full()) {
+      tls_paused_.push_back(slot);
+      continue;
+    }
+    c.tls->paused = false;
+    resumed = true;
+    decrypt_to_engine(c);                         // may pause it again
+    if (c.live() && !c.tls->paused) arm_recv(c);  // everything buffered went through
+  }
+  if (tls_paused_.empty()) tls_paused_logged_ = false;
+  return resumed;
+}
+
+// ---- kTLS ----
+
+void Shard::begin_ktls_switch(Connection& c) {
+  TlsStage& t = *c.tls;
+  t.switching = true;
+  flush(c);  // the handshake's last flight, still sealed by wolfSSL
+  if (!c.recv_armed) {
+    finish_ktls_switch(c);
+    return;
+  }
+  // Bytes the armed recv already read are ciphertext wolfSSL must see
+  // first: decide at its last completion (on_recv -> arm_tls_recv).
+  io_uring_sqe* s = sqe();
+  io_uring_prep_cancel64(s, encode(Op::recv, slot_of(c), c.generation), 0);
+  io_uring_sqe_set_data64(s, encode(Op::none, 0));
+}
+
+void Shard::finish_ktls_switch(Connection& c) {
+  TlsStage& t = *c.tls;
+  t.switching = false;
+  std::optional<KtlsDecline> declined;
+  std::optional<tls::KtlsParams> params;
+  if (t.session->unconsumed_input() > 0 || t.session->pending_plaintext() > 0) {
+    declined = KtlsDecline::buffered_input;  // records behind Finished: RX cannot move
+  } else if (c.send_armed || c.sent != c.sending.size() || !c.queued.empty()) {
+    declined = KtlsDecline::send_pending;  // sealed bytes not yet in the socket
+  } else if (!(params = t.session->ktls_params())) {
+    declined = KtlsDecline::cipher;
+  } else if (auto err = tls::ktls_install(c.fd, *params)) {
+    if (err->attached) {
+      log::warn("conn.ktls_failed", "shard={} listener={} client={} reason={}", options_.index,
+                c.view->runtime->listener->id, c.client, log::quote(err->reason));
+      begin_close(c, CloseReason::io_error);
+      return;
+    }
+    declined = KtlsDecline::refused;
+  }
+  if (declined) {
+    bump(metrics_->tls_ktls_declined[static_cast<std::size_t>(*declined)]);
+    tls_ready(c, fmt::format("userspace ktls_declined={}", to_string(*declined)));
+  } else {
+    t.kernel = true;
+    t.recvmsg_template = tls::ktls_recvmsg_template();
+    bump(metrics_->tls_ktls_offloads);
+    tls_ready(c, "kernel");
+    // The kernel has the keys and sequence numbers: wolfSSL's state (its
+    // buffers, and keys it wipes when freed) is not needed any more.
+    t.session.reset();
+    std::vector<std::byte>().swap(t.cipher);
+  }
+  if (c.live()) arm_recv(c);
+}
+
+// Called with no recv armed.
+bool Shard::arm_tls_recv(Connection& c) {
+  TlsStage& t = *c.tls;
+  if (t.paused) return true;  // resume_tls_reads re-arms
+  if (t.switching) {
+    finish_ktls_switch(c);  // the userspace recv has ended: decide, then arm
+    return true;
+  }
+  if (!t.kernel) return false;  // the ordinary multishot recv
+  io_uring_sqe* s = sqe();
+  io_uring_prep_recvmsg_multishot(s, c.fd, &t.recvmsg_template, 0);
+  s->flags |= IOSQE_BUFFER_SELECT;
+  s->buf_group = buffers_->group();
+  io_uring_sqe_set_data64(s, encode(Op::recv, slot_of(c), c.generation));
+  c.recv_armed = true;
+  ++c.inflight;
+  return true;
+}
+
+// One kernel-mode recvmsg completion (header, record-type cmsg, payload).
+// Data goes to the engine straight from the receive buffer: body chunks
+// hold it as they hold a plain recv's (append_chunk).
+void Shard::on_ktls_bytes(Connection& c, std::span<const char> buffer) {
+  TlsStage& t = *c.tls;
+  const tls::KtlsRecord r = tls::parse_ktls_recvmsg(buffer, t.recvmsg_template);
+  if (!c.live() || c.session->closed()) return;
+  const ListenerRuntime& rt = *c.view->runtime;
+  switch (r.action) {
+    case tls::KtlsRecordAction::data:
+      c.idle_deadline_ms = now_ms_ + static_cast<std::uint64_t>(rt.config->session.timeout.count());
+      out_.clear();
+      c.session->receive(r.payload, out_);
+      handle_output(c);
+      return;
+    case tls::KtlsRecordAction::end:  // EOF or close_notify
+      begin_close(c, CloseReason::disconnect);
+      return;
+    case tls::KtlsRecordAction::close_clean:
+      log::info("conn.ktls_record", "shard={} listener={} client={} record={} action=close",
+                options_.index, rt.listener->id, c.client, log::quote(r.what));
+      t.close_notify_pending = true;
+      c.close_after_send = true;
+      if (c.reason == CloseReason::none) c.reason = CloseReason::protocol;
+      flush(c);
+      return;
+    case tls::KtlsRecordAction::close_abort:
+      log::warn("conn.ktls_record", "shard={} listener={} client={} record={} action=abort",
+                options_.index, rt.listener->id, c.client, log::quote(r.what));
+      begin_close(c, CloseReason::io_error);
+      return;
+  }
+}
+
+void Shard::send_close_notify(Connection& c) {
+  if (!c.tls || !c.tls->kernel || !c.tls->close_notify_pending) return;
+  c.tls->close_notify_pending = false;
+  // flush() found every reply sent, so the alert is the last record. One
+  // non-blocking sendmsg of an immutable message: a client whose window is
+  // closed misses it, as it would miss a send cancelled by the close.
+  ::sendmsg(c.fd, &tls::close_notify_message(), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 }  // namespace ringmx::core

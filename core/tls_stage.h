@@ -13,7 +13,19 @@
 // engine in the clear; only the ConnectionInfo is kept, for
 // tls_established()), `handshaking` (implicit TLS from accept, or after the
 // 220 to STARTTLS; tls.timeout bounds it), `established`.
+//
+// Back-pressure: the pool has a cap (PlainPool::limit()). At the cap a
+// connection stops decrypting and its recv is cancelled (`paused`): its
+// ciphertext waits in the tls::Session, TCP's window closes on the client,
+// and it resumes when spool writes give buffers back.
+//
+// Kernel mode (`kernel`): after the handshake the keys went to kTLS; recv
+// is a multishot recvmsg whose buffers hold plaintext and the record type
+// (tls::classify_record), replies leave as plain sends, close_notify as a
+// sendmsg with a record-type cmsg (tls::close_notify_message).
 #pragma once
+
+#include <sys/socket.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -34,19 +46,34 @@ struct TlsStage {
   smtp::ConnectionInfo info;
   std::unique_ptr<tls::Session> session;  // from the start of the handshake
   std::vector<std::byte> cipher;          // take_output() scratch, reused
+  bool paused = false;  // the plaintext pool is full: recv stopped (see PlainPool)
+  bool kernel = false;  // kTLS does the record crypto (established only)
+  // Handshake done, kTLS to be tried: waiting for the userspace recv's last
+  // completion, so no ciphertext read before the switch is left behind.
+  bool switching = false;
+  bool close_notify_pending = false;  // kernel mode: the alert goes after the last reply
+  msghdr recvmsg_template{};          // kernel mode: the multishot recvmsg's lengths
 
   bool in_handshake() const { return state == State::handshaking; }
   bool established() const { return state == State::established; }
 };
 
 // Plaintext buffers of one shard, held the way BufferRing holds receive
-// buffers. Buffers are allocated on first use and kept for reuse.
+// buffers. Buffers are allocated on first use and kept for reuse, up to
+// limit(): allocated() is the high-water mark of buffers in use.
 class PlainPool {
  public:
   // One TLS record's plaintext at most (RFC 8446 5.1: 2^14).
   static constexpr std::uint32_t kBufferSize = 16 * 1024;
+  // The cap, like the receive buffer ring's: 1024 x 16 KiB = 16 MiB per
+  // shard. The environment variable RINGMX_TLS_PLAIN_BUFFERS (1..65536)
+  // overrides it, read once per process (tests use a small value).
+  static constexpr std::uint32_t kDefaultLimit = 1024;
+  static std::uint32_t configured_limit();
 
-  // A buffer with one hold (the read that fills it).
+  explicit PlainPool(std::uint32_t limit = configured_limit()) : limit_(limit) {}
+
+  // A buffer with one hold (the read that fills it). Only when !full().
   std::uint32_t acquire();
   std::span<char> buffer(std::uint32_t index) { return {blocks_[index].get(), kBufferSize}; }
   // Which buffer `p` points into, or -1 when none.
@@ -55,8 +82,14 @@ class PlainPool {
   void release(std::uint32_t index);
   std::size_t allocated() const { return blocks_.size(); }
   std::size_t in_use() const { return blocks_.size() - free_.size(); }
+  std::uint32_t limit() const { return limit_; }
+  bool full() const { return in_use() >= limit_; }
+  // Paused connections resume below this (a quarter of the pool free), so
+  // a connection does not pause again for every buffer that comes back.
+  bool can_resume() const { return in_use() <= limit_ - (limit_ + 3) / 4; }
 
  private:
+  std::uint32_t limit_;
   std::vector<std::unique_ptr<char[]>> blocks_;
   std::vector<std::uint32_t> holds_;
   std::vector<std::uint32_t> free_;

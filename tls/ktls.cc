@@ -11,7 +11,12 @@
 
 #include <fmt/format.h>
 
+#include <liburing.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -173,19 +178,144 @@ bool ktls_available() {
   return available;
 }
 
-std::optional<std::string> ktls_install(int fd, const KtlsParams& params) {
+bool ktls_wanted() {
+  static const bool always = [] {
+    const char* v = std::getenv("RINGMX_KTLS");
+    return v != nullptr && std::string_view(v) == "try";
+  }();
+  return always || ktls_available();
+}
+
+namespace {
+std::atomic<KtlsInstaller> g_installer{nullptr};
+}  // namespace
+
+void set_ktls_installer_for_tests(KtlsInstaller installer) {
+  g_installer.store(installer);
+}
+
+std::optional<KtlsInstallError> ktls_install(int fd, const KtlsParams& params) {
+  if (const KtlsInstaller installer = g_installer.load()) return installer(fd, params);
   if (::setsockopt(fd, SOL_TCP, TCP_ULP, "tls", sizeof "tls") != 0) {
-    return errno_text("setsockopt(TCP_ULP, tls)");
+    return KtlsInstallError{errno_text("setsockopt(TCP_ULP, tls)"), false};
   }
   const auto tx = params.tx.bytes();
   if (::setsockopt(fd, SOL_TLS, TLS_TX, tx.data(), static_cast<socklen_t>(tx.size())) != 0) {
-    return errno_text("setsockopt(SOL_TLS, TLS_TX)");
+    return KtlsInstallError{errno_text("setsockopt(SOL_TLS, TLS_TX)"), true};
   }
   const auto rx = params.rx.bytes();
   if (::setsockopt(fd, SOL_TLS, TLS_RX, rx.data(), static_cast<socklen_t>(rx.size())) != 0) {
-    return errno_text("setsockopt(SOL_TLS, TLS_RX)");
+    return KtlsInstallError{errno_text("setsockopt(SOL_TLS, TLS_RX)"), true};
   }
   return std::nullopt;
+}
+
+KtlsRecord classify_record(std::optional<std::uint8_t> record_type, bool control_truncated,
+                           std::span<const char> payload) {
+  KtlsRecord r;
+  if (record_type) r.record_type = *record_type;
+  if (control_truncated) {
+    r.what = "control data truncated";
+    return r;
+  }
+  const auto byte = [&](size_t i) { return static_cast<std::uint8_t>(payload[i]); };
+  switch (record_type.value_or(kRecordApplicationData)) {
+    case kRecordApplicationData:
+      if (payload.empty()) {
+        r.action = KtlsRecordAction::end;  // recvmsg returned 0: EOF
+        r.what = "eof";
+        return r;
+      }
+      r.action = KtlsRecordAction::data;
+      r.payload = payload;
+      return r;
+    case kRecordAlert:
+      if (payload.size() != 2) {
+        r.what = fmt::format("alert of {} bytes", payload.size());
+        return r;
+      }
+      if (byte(1) == 0) {  // close_notify (RFC 8446 6.1), whatever the level byte says
+        r.action = KtlsRecordAction::end;
+        r.what = "close_notify";
+        return r;
+      }
+      r.what = fmt::format("alert {}", byte(1));
+      return r;
+    case kRecordHandshake:
+      r.action = KtlsRecordAction::close_clean;
+      if (payload.empty()) {
+        r.what = "empty handshake record";
+      } else if (byte(0) == 24) {
+        r.what = "key_update";
+      } else if (byte(0) == 4) {
+        r.what = "new_session_ticket";
+      } else {
+        r.what = fmt::format("handshake message {}", byte(0));
+      }
+      return r;
+    default:
+      r.what = fmt::format("record type {}", *record_type);
+      return r;
+  }
+}
+
+msghdr ktls_recvmsg_template() {
+  msghdr m{};
+  m.msg_controllen = CMSG_SPACE(sizeof(std::uint8_t));
+  return m;
+}
+
+KtlsRecord parse_ktls_recvmsg(std::span<const char> buffer, const msghdr& msg) {
+  auto* base = const_cast<char*>(buffer.data());
+  auto& m = const_cast<msghdr&>(msg);  // liburing's helpers take non-const; nothing is written
+  io_uring_recvmsg_out* o = io_uring_recvmsg_validate(base, static_cast<int>(buffer.size()), &m);
+  if (o == nullptr) {
+    KtlsRecord r;
+    r.what = "short recvmsg buffer";
+    return r;
+  }
+  std::optional<std::uint8_t> type;
+  for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(o, &m); c != nullptr;
+       c = io_uring_recvmsg_cmsg_nexthdr(o, &m, c)) {
+    if (c->cmsg_level == SOL_TLS && c->cmsg_type == TLS_GET_RECORD_TYPE &&
+        c->cmsg_len >= CMSG_LEN(sizeof(std::uint8_t))) {
+      type = *reinterpret_cast<const std::uint8_t*>(CMSG_DATA(c));
+    }
+  }
+  const auto* payload = static_cast<const char*>(io_uring_recvmsg_payload(o, &m));
+  const size_t avail = io_uring_recvmsg_payload_length(o, static_cast<int>(buffer.size()), &m);
+  const size_t length = std::min<size_t>(avail, o->payloadlen);
+  return classify_record(type, (o->flags & MSG_CTRUNC) != 0, {payload, length});
+}
+
+namespace {
+
+struct CloseNotify {
+  msghdr msg{};
+  iovec iov{};
+  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(std::uint8_t))] = {};
+  unsigned char payload[2] = {1, 0};  // level warning, description close_notify
+
+  CloseNotify() {
+    iov.iov_base = payload;
+    iov.iov_len = sizeof payload;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_TLS;
+    c->cmsg_type = TLS_SET_RECORD_TYPE;
+    c->cmsg_len = CMSG_LEN(sizeof(std::uint8_t));
+    *CMSG_DATA(c) = kRecordAlert;
+  }
+};
+
+}  // namespace
+
+const msghdr& close_notify_message() {
+  static const CloseNotify notify;
+  return notify.msg;
 }
 
 }  // namespace ringmx::tls

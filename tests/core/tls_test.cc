@@ -7,10 +7,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
 #include "delivery/spool_reader.h"
+#include "tests/core/management_support.h"
 #include "tests/core/server_fixture.h"
 #include "tests/core/server_process.h"
 
@@ -105,8 +107,48 @@ class TlsTest : public ServerFixture {
                out);
   }
 
+  // Sends `count` messages of `lines` numbered lines, in one STARTTLS
+  // session (Python smtplib); the body sent, or "" when the client failed.
+  std::string send_big_bodies(int lines, int count) {
+    std::string out;
+    const int rc = python(fmt::format(R"(
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+body = b"Subject: big\r\n\r\n" + b"".join(b"%07d abcdefghijklmnopqrstuvwxyz0123456789\r\n" % i for i in range({}))
+open(sys.argv[0] + ".body", "wb").write(body)
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+s.starttls(context=ctx)
+s.ehlo("client.test")
+for i in range({}):
+    s.sendmail("a@client.test", ["bob@mx.test"], body)
+s.quit()
+)",
+                                      lines, count),
+                          &out);
+    EXPECT_EQ(rc, 0) << out;
+    return rc == 0 ? read_file(dir_.path() / "client.py.body") : "";
+  }
+  // How many spooled messages end with `body`, byte for byte (before it: our Received).
+  std::size_t stored_whole(const std::string& body) {
+    delivery::SpoolReader reader(spool());
+    std::size_t whole = 0;
+    for (const delivery::MessageView& m : reader.messages()) {
+      const std::string bytes = reader.read_body(m);
+      if (bytes.size() >= body.size() &&
+          bytes.compare(bytes.size() - body.size(), body.size(), body) == 0)
+        ++whole;
+    }
+    return whole;
+  }
+
   TlsPorts ports_;
 };
+
+// The `extra` of tls_config: a management listener on `port` (for /metrics).
+std::string management_listener(int port) {
+  return fmt::format("[server.listener.management]\nbind = \"127.0.0.1:{}\"\nprotocol = \"http\"\n",
+                     port);
+}
 
 std::string served_subject(const std::string& s_client_output) {
   const auto at = s_client_output.find("subject=");
@@ -155,30 +197,191 @@ TEST_F(TlsTest, StartTlsAndImplicitOnOneServerStoreTlsInEnvelopeAndEsmtpsInRecei
 // plaintext pool and must stay intact until the spool wrote them.
 TEST_F(TlsTest, LargeMessageOverStartTlsIsStoredByteForByte) {
   start(tls_config(ports_));
+  const std::string body = send_big_bodies(40000, 1);
+  ASSERT_GT(body.size(), 1000000u);
+  EXPECT_EQ(delivery::SpoolReader(spool()).messages().size(), 1u);
+  EXPECT_EQ(stored_whole(body), 1u);
+}
+
+// The decrypted-data pool has a cap (4 buffers here, through
+// RINGMX_TLS_PLAIN_BUFFERS): a client sending a big body faster than the
+// spool writes it is no longer read at the cap, and is read again as the
+// spool gives buffers back. Every byte arrives, the shard never allocated
+// more than the cap, and the cap was reached (the client was paused).
+TEST_F(TlsTest, PlaintextPoolStaysWithinItsCapWhileABigBodyArrivesWhole) {
+  server_.env.push_back("RINGMX_TLS_PLAIN_BUFFERS=4");
+  const int http = free_port();
+  start(tls_config(ports_, "", "", management_listener(http)));
+  const std::string body = send_big_bodies(100000, 2);
+  ASSERT_GT(body.size(), 4000000u);
+  EXPECT_EQ(delivery::SpoolReader(spool()).messages().size(), 2u);
+  EXPECT_EQ(stored_whole(body), 2u);
+
+  auto metrics = scrape(http);
+  double most = 0;
+  for (const char* shard : {"0", "1"}) {
+    const std::string name = fmt::format("ringmx_tls_plain_buffers{{shard=\"{}\"}}", shard);
+    ASSERT_TRUE(metrics.count(name)) << name;
+    EXPECT_LE(metrics[name], 4) << name;
+    most = std::max(most, metrics[name]);
+  }
+  EXPECT_EQ(most, 4);
+  EXPECT_GT(metrics["ringmx_tls_reads_paused_total"], 0);
+  EXPECT_TRUE(server_.wait_for_log({"event=shard.tls_buffers_exhausted", "buffers=4"}));
+}
+
+// The same cap with `delivery.mode = "discard"`: buffers come back at once,
+// inside drive_sink, which then resumes the paused connection itself (no
+// spool completion will wake the loop). Both messages get their 250.
+TEST_F(TlsTest, PausedReadsResumeInDiscardMode) {
+  server_.env.push_back("RINGMX_TLS_PLAIN_BUFFERS=4");
+  const int http = free_port();
+  start(tls_config(ports_, "", "", management_listener(http) + "[delivery]\nmode = \"discard\"\n"));
+  ASSERT_GT(send_big_bodies(100000, 2).size(), 4000000u);  // smtplib raises unless 250
+  auto metrics = scrape(http);
+  EXPECT_EQ(metrics["ringmx_messages_accepted_total"], 2);
+  EXPECT_GT(metrics["ringmx_tls_reads_paused_total"], 0);
+  EXPECT_LE(metrics["ringmx_tls_plain_buffers{shard=\"0\"}"], 4);
+  EXPECT_LE(metrics["ringmx_tls_plain_buffers{shard=\"1\"}"], 4);
+}
+
+// The kTLS hand-off as far as this kernel lets it run (RINGMX_KTLS=try):
+// after each handshake the userspace recv is cancelled, what it still read
+// goes to the session, and setsockopt(TCP_ULP) refuses, so the session
+// goes on in userspace. Nothing a client sent is lost on the way, whether
+// it waited for replies or wrote right behind its Finished.
+TEST_F(TlsTest, RefusedKtlsHandOffContinuesInUserspaceWithoutLosingBytes) {
+  server_.env.push_back("RINGMX_KTLS=try");
+  const int http = free_port();
+  start(tls_config(ports_, "", "", management_listener(http)));
   std::string out;
+  EXPECT_EQ(run(fmt::format("timeout 30 swaks --server 127.0.0.1:{} --tlsc --from a@client.test "
+                            "--to bob@mx.test --body 'over implicit tls' 2>&1",
+                            ports_.implicit),
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("<~  250 2.0.0 Ok: queued as "), std::string::npos) << out;
   ASSERT_EQ(python(R"(
-import smtplib, ssl, sys
+import smtplib, socket, ssl, sys
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-body = b"Subject: big\r\n\r\n" + b"".join(b"%07d abcdefghijklmnopqrstuvwxyz0123456789\r\n" % i for i in range(40000))
-open(sys.argv[0] + ".body", "wb").write(body)
-s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
-s.starttls(context=ctx)
-s.ehlo("client.test")
-s.sendmail("a@client.test", ["bob@mx.test"], body)
-s.quit()
-print("sent", len(body))
+# Commands written the moment the handshake ends, behind the client's Finished.
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb")
+def reply(f):
+    while True:
+        l = f.readline()
+        if len(l) < 4 or l[3:4] != b"-": return l.decode().rstrip()
+reply(f)
+s.sendall(b"EHLO client.test\r\n"); reply(f)
+s.sendall(b"STARTTLS\r\n"); reply(f)
+t = ctx.wrap_socket(s)
+t.sendall(b"EHLO client.test\r\nNOOP\r\n")
+tf = t.makefile("rb")
+print("ehlo:", reply(tf))
+print("noop:", reply(tf))
+t.sendall(b"QUIT\r\n"); print("quit:", reply(tf))
 )",
                    &out),
             0)
       << out;
+  EXPECT_NE(out.find("ehlo: 250 "), std::string::npos) << out;
+  EXPECT_NE(out.find("noop: 250 2.0.0 Ok"), std::string::npos) << out;
+  EXPECT_NE(out.find("quit: 221 "), std::string::npos) << out;
+
+  // A big body once sessions are past the switch.
+  const std::string body = send_big_bodies(40000, 1);
+  EXPECT_EQ(delivery::SpoolReader(spool()).messages().size(), 2u);
+  EXPECT_EQ(stored_whole(body), 1u);
+
+  // Three handshakes, each offered to the kernel and kept in userspace.
+  auto metrics = scrape(http);
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.tls", "crypto=userspace ktls_declined="}));
+  EXPECT_EQ(server_.count_log("crypto=kernel"), 0);
+  double declined = 0;
+  for (const char* reason : {"buffered-input", "send-pending", "cipher", "refused"})
+    declined += metrics[fmt::format("ringmx_tls_ktls_declined_total{{reason=\"{}\"}}", reason)];
+  EXPECT_EQ(declined, 3);
+  EXPECT_GE(metrics["ringmx_tls_ktls_declined_total{reason=\"refused\"}"], 2);
+  EXPECT_EQ(metrics["ringmx_tls_ktls_offloads_total"], 0);
+}
+
+// Kernel mode's own I/O, end to end, on a kernel without kTLS: the test
+// server's hand-off "succeeds" without touching the socket
+// (RINGMX_TEST_KTLS_PLAIN), so after the handshake the server reads with
+// multishot recvmsg and sends unsealed, as it does over kTLS, and the
+// client speaks plaintext the way its kernel would hand it over. What the
+// kernel would have sealed is seen here as it is: replies, and at the end
+// the close_notify payload {1, 0} (plain TCP ignores the SOL_TLS cmsg).
+TEST_F(TlsTest, KernelModeReadsWithRecvmsgAndRepliesUnsealedOverPlainTcp) {
+  server_.env.push_back("RINGMX_KTLS=try");
+  server_.env.push_back("RINGMX_TEST_KTLS_PLAIN=1");
+  const int http = free_port();
+  start(tls_config(ports_, "", "", management_listener(http)));
+  std::string out;
+  ASSERT_EQ(python(R"(
+import socket, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+buf = b""
+def reply():
+    global buf
+    while True:
+        # TLS records the server sealed before the hand-off (TLS 1.3 session
+        # tickets) come first: a client's kernel would have opened them.
+        while buf[:3] == b"" and len(buf) >= 5 and len(buf) >= 5 + int.from_bytes(buf[3:5], "big"):
+            buf = buf[5 + int.from_bytes(buf[3:5], "big"):]
+        if b"\r\n" in buf and buf[:1] != b"":
+            line, buf = buf.split(b"\r\n", 1)
+            if line[3:4] != b"-": return line.decode()
+            continue
+        data = s.recv(65536)
+        if not data: return "EOF"
+        buf += data
+reply(); s.sendall(b"EHLO client.test\r\n"); reply()
+s.sendall(b"STARTTLS\r\n"); print("starttls:", reply())
+inc, outb = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(inc, outb)
+while True:
+    try:
+        tls.do_handshake(); break
+    except ssl.SSLWantReadError:
+        s.sendall(outb.read()); inc.write(s.recv(65536))
+s.sendall(outb.read())  # Finished; from here on plaintext, as after a kTLS hand-off
+print("version:", tls.version())
+s.sendall(b"EHLO client.test\r\n"); print("ehlo:", reply())
+body = b"Subject: kernel\r\n\r\n" + b"".join(b"%07d abcdefghijklmnopqrstuvwxyz0123456789\r\n" % i for i in range(30000))
+open(sys.argv[0] + ".body", "wb").write(body)
+s.sendall(b"MAIL FROM:<a@client.test>\r\n"); print("mail:", reply())
+s.sendall(b"RCPT TO:<bob@mx.test>\r\n"); print("rcpt:", reply())
+s.sendall(b"DATA\r\n"); print("data:", reply())
+s.sendall(body + b".\r\n"); print("end:", reply())
+s.sendall(b"QUIT\r\n"); print("quit:", reply())
+rest = buf
+while True:
+    d = s.recv(65536)
+    if not d: break
+    rest += d
+print("after quit:", rest.hex())
+)",
+                   &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("starttls: 220 2.0.0 Ready to start TLS"), std::string::npos) << out;
+  EXPECT_NE(out.find("version: TLSv1.3"), std::string::npos) << out;
+  EXPECT_NE(out.find("ehlo: 250 "), std::string::npos) << out;
+  EXPECT_NE(out.find("end: 250 2.0.0 Ok: queued as "), std::string::npos) << out;
+  EXPECT_NE(out.find("quit: 221 "), std::string::npos) << out;
+  EXPECT_NE(out.find("after quit: 0100\n"), std::string::npos) << out;
+
   const std::string body = read_file(dir_.path() / "client.py.body");
   ASSERT_GT(body.size(), 1000000u);
-  delivery::SpoolReader reader(spool());
-  auto msgs = reader.messages();
-  ASSERT_EQ(msgs.size(), 1u);
-  const std::string bytes = reader.read_body(msgs[0]);
-  ASSERT_GE(bytes.size(), body.size());
-  EXPECT_TRUE(bytes.substr(bytes.size() - body.size()) == body);
+  EXPECT_EQ(stored_whole(body), 1u);  // zero-copy from the recvmsg buffers, byte for byte
+  auto metrics = scrape(http);
+  EXPECT_EQ(metrics["ringmx_tls_ktls_offloads_total"], 1);
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.tls", "crypto=kernel"}));
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.close", "reason=quit"}));
 }
 
 TEST_F(TlsTest, SniPicksEachCertificateAndFallsBackToTheDefault) {

@@ -187,7 +187,8 @@ TEST(KtlsProbe, InstallOnAKernelWithoutTlsSaysWhichStepFailed) {
   ASSERT_GE(afd, 0);
   const auto err = ktls_install(afd, KtlsParams{});
   ASSERT_TRUE(err.has_value());
-  EXPECT_TRUE(err->starts_with("setsockopt(TCP_ULP, tls): ")) << *err;
+  EXPECT_TRUE(err->reason.starts_with("setsockopt(TCP_ULP, tls): ")) << err->reason;
+  EXPECT_FALSE(err->attached);
   // The socket is untouched and still carries bytes.
   ASSERT_EQ(::send(cfd, "x", 1, 0), 1);
   char c = 0;

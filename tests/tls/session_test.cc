@@ -125,6 +125,35 @@ TEST_F(SessionTest, HandshakeFedOneByteAtATime) {
   EXPECT_EQ(server.unconsumed_input(), 0u);
 }
 
+// The kTLS hand-off relies on this: a record the client sent right behind
+// its Finished, read in the same recv, is still the session's unconsumed
+// input when the handshake is done (wolfSSL read no further than Finished),
+// so the runtime sees it and keeps that connection in userspace.
+TEST_F(SessionTest, DataPipelinedBehindFinishedStaysUnconsumedInput) {
+  for (const int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    Session server(ctx_, "192.0.2.7:40000");
+    MemClient client({.max_version = version});
+    std::vector<std::byte> buf;
+    bool client_done = false;
+    Handshake h = Handshake::in_progress;
+    for (int round = 0; round < 16 && !client_done; ++round) {
+      client_done = client.connect_step();
+      if (client_done) client.write("EHLO client.example\r\n");  // behind Finished
+      server.feed(client.take_output());
+      h = server.handshake();
+      if (server.take_output(buf)) client.feed(buf);
+    }
+    ASSERT_TRUE(client_done) << version;
+    ASSERT_EQ(h, Handshake::done) << version;
+    EXPECT_GT(server.unconsumed_input(), 0u) << version;
+    std::byte plain[256];
+    const IoResult r = server.read(plain);
+    ASSERT_EQ(r.status, IoResult::Status::ok) << version;
+    EXPECT_EQ(to_string(std::span<const std::byte>(plain, r.bytes)), "EHLO client.example\r\n");
+    EXPECT_EQ(server.unconsumed_input(), 0u) << version;
+  }
+}
+
 TEST_F(SessionTest, CloseNotifyEndsTheSessionCleanly) {
   Session server(ctx_, "192.0.2.7:40000");
   MemClient client({});
