@@ -231,7 +231,7 @@ def results_md(info, summary, workloads, bursts, idle, missing, rows, chart_png)
     steering = info.get("steering", "cpu")
     if steering == "auto":
         steering = ("`cpu` under ringmx-bench, `hash` under the single-threaded clients "
-                    "(smtp-source, tlsclient), as the README advises")
+                    "(smtp-source, tlsclient)")
     else:
         steering = f"`{steering}` for every client"
     out.append(f"ringmx's `server.connection-steering`: {steering}.")
