@@ -7,7 +7,8 @@
 // The same device also takes P-256 ECDHE key generation, ECDH and ECDSA
 // signing (tls/evp_ec.h) and the RSA private operation (tls/evp_rsa.h):
 // the bulk of a handshake's server CPU, and X25519 key generation and shared
-// secret (tls/evp_x25519.h), the ECDHE of most TLS 1.3 clients.
+// secret (tls/evp_x25519.h), the ECDHE of most TLS 1.3 clients, and the
+// seed of each session's random generator (tls/evp_rand.h).
 //
 // Stays in wolfSSL: ChaCha20-Poly1305 (5.5.4's callback interface has no
 // ChaCha hook) and signature verification.
@@ -31,6 +32,7 @@ struct OffloadCounts {
   uint64_t p256 = 0;     // key generations, ECDH and signatures
   uint64_t rsa = 0;      // private-key operations (signatures)
   uint64_t x25519 = 0;   // key generations and shared secrets
+  uint64_t seeds = 0;    // seeds of session random generators
 };
 OffloadCounts crypto_offload_counts();
 

@@ -255,7 +255,10 @@ TEST(CryptoOffload, CarriesTheKeyExchangeOfAnX25519OnlyTls13Handshake) {
   auto ctx = ServerContext::build("smtp", s, certs);
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   for (int round = 0; round < 3; ++round) {
+    const uint64_t seeds = crypto_offload_counts().seeds;
     Session server(ctx.context, "192.0.2.1:1");
+    // The session's random generator was seeded from libcrypto.
+    EXPECT_EQ(crypto_offload_counts().seeds, seeds + 1);
     testing::MemClient client({});  // plain wolfSSL: its X25519 is wolfSSL's own C code
     int groups[] = {WOLFSSL_ECC_X25519};
     ASSERT_EQ(wolfSSL_set_groups(client.ssl(), groups, 1), WOLFSSL_SUCCESS);
@@ -278,7 +281,7 @@ TEST(CryptoOffload, CarriesTheKeyExchangeOfAnX25519OnlyTls13Handshake) {
   }
 }
 
-TEST(CryptoOffload, X25519StaysInWolfsslForAContextBuiltWithTheOffloadOff) {
+TEST(CryptoOffload, NothingOfAHandshakeGoesToLibcryptoForAContextBuiltWithTheOffloadOff) {
   std::map<std::string, config::Certificate> certs;
   certs["c"] = testing::certificate(
       "c", testing::make_self_signed(testing::KeyKind::ecdsa_p256, "mx.example.org"));
@@ -289,13 +292,14 @@ TEST(CryptoOffload, X25519StaysInWolfsslForAContextBuiltWithTheOffloadOff) {
   auto ctx = ServerContext::build("smtp", s, certs);
   set_crypto_offload(true);
   ASSERT_TRUE(ctx.ok()) << ctx.error;
+  const auto start = crypto_offload_counts();
   Session server(ctx.context, "192.0.2.1:1");
   testing::MemClient client({});
   ASSERT_EQ(wolfSSL_UseKeyShare(client.ssl(), WOLFSSL_ECC_X25519), WOLFSSL_SUCCESS);
-  const auto start = crypto_offload_counts();
   ASSERT_EQ(testing::pump(server, client), testing::PumpResult::established);
   EXPECT_EQ(crypto_offload_counts().x25519, start.x25519);
   EXPECT_EQ(crypto_offload_counts().p256, start.p256);
+  EXPECT_EQ(crypto_offload_counts().seeds, start.seeds);
 }
 
 }  // namespace
