@@ -6,6 +6,8 @@
 // (seal = what the server sends, open = what it receives). offload:1 routes
 // AES-GCM to libcrypto (tls/crypto_offload.h), offload:0 is wolfSSL alone.
 // The ceiling is raw AES-128-GCM over the same 16 KiB records.
+// X25519: a key pair and a shared secret through wolfCrypt's API, with the
+// offload's device (libcrypto) and without.
 // Handshakes: only the server's calls are timed (manual time, thread CPU
 // clock): the result is handshakes per second per core of server CPU.
 // Rates are per CPU second throughout (Google Benchmark's default), which
