@@ -3,11 +3,13 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/cryptocb.h>
+#include <wolfssl/wolfcrypt/curve25519.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/rsa.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/wc_port.h>
 
+#include <dlfcn.h>
 #include <string.h>
 
 #include <atomic>
@@ -16,12 +18,16 @@
 #include "core/log/log.h"
 #include "tls/evp_aead.h"
 #include "tls/evp_ec.h"
+#include "tls/evp_rand.h"
 #include "tls/evp_rsa.h"
+#include "tls/evp_x25519.h"
 
 namespace ringmx::tls {
-namespace {
 
 constexpr int kDeviceId = 0x524d58;  // "RMX": any value other than INVALID_DEVID
+
+namespace {
+
 std::atomic<bool> g_enabled{true};
 thread_local OffloadCounts t_counts;
 
@@ -65,9 +71,15 @@ struct RsaParts {
   }
 };
 
-// ECDHE key generation, ECDH and ECDSA signing on P-256, and the RSA private
-// operation. Anything else (other
-// curves, X25519, verification) returns CRYPTOCB_UNAVAILABLE and wolfSSL does
+// A 32-byte value wiped when it goes (X25519 private scalars).
+struct Secret32 {
+  uint8_t b[evp::kX25519Key];
+  ~Secret32() { explicit_bzero(b, sizeof b); }
+};
+
+// ECDHE key generation, ECDH and ECDSA signing on P-256, X25519 key
+// generation and shared secret, and the RSA private operation. Anything else
+// (other curves, verification) returns CRYPTOCB_UNAVAILABLE and wolfSSL does
 // it itself.
 int on_pk(wc_CryptoInfo* info) {
   switch (info->pk.type) {
@@ -107,6 +119,46 @@ int on_pk(wc_CryptoInfo* info) {
       *sg.outlen = static_cast<word32>(len);
       return 0;
     }
+    case WC_PK_TYPE_CURVE25519_KEYGEN: {
+      auto& kg = info->pk.curve25519kg;
+      if (kg.size != CURVE25519_KEYSIZE || kg.key == nullptr) break;
+      Secret32 priv;
+      uint8_t pub[evp::kX25519Key];
+      ++t_counts.x25519;
+      if (!evp::x25519_keygen(priv.b, pub)) return WC_HW_E;
+      // Both libraries keep RFC 7748's little-endian order.
+      return wc_curve25519_import_private_raw_ex(priv.b, sizeof priv.b, pub, sizeof pub, kg.key,
+                                                 EC25519_LITTLE_ENDIAN);
+    }
+    case WC_PK_TYPE_CURVE25519: {
+      // wolfSSL has checked: both keys set, the peer's top bit clear.
+      auto& x = info->pk.curve25519;
+      if (*x.outlen < CURVE25519_KEYSIZE) break;
+      Secret32 priv, secret;
+      uint8_t own_pub[evp::kX25519Key], peer[evp::kX25519Key];
+      word32 len = sizeof priv.b, own_len = sizeof own_pub, peer_len = sizeof peer;
+      if (wc_curve25519_export_private_raw_ex(x.private_key, priv.b, &len, EC25519_LITTLE_ENDIAN) !=
+              0 ||
+          wc_curve25519_export_public_ex(x.public_key, peer, &peer_len, EC25519_LITTLE_ENDIAN) !=
+              0) {
+        break;
+      }
+      // The private key's own public value, when wolfSSL has it, spares
+      // libcrypto recomputing it.
+      const bool have_pub =
+          x.private_key->pubSet && wc_curve25519_export_public_ex(x.private_key, own_pub, &own_len,
+                                                                  EC25519_LITTLE_ENDIAN) == 0;
+      ++t_counts.x25519;
+      if (!evp::x25519_derive(priv.b, have_pub ? own_pub : nullptr, peer, secret.b)) {
+        return ECC_BAD_ARG_E;  // an all-zero secret: a small-order peer value
+      }
+      for (size_t i = 0; i < CURVE25519_KEYSIZE; ++i) {
+        x.out[i] =
+            x.endian == EC25519_BIG_ENDIAN ? secret.b[CURVE25519_KEYSIZE - 1 - i] : secret.b[i];
+      }
+      *x.outlen = CURVE25519_KEYSIZE;
+      return 0;
+    }
     case WC_PK_TYPE_RSA: {
       auto& r = info->pk.rsa;
       // Only the private operation (signing); public ones are the peer's.
@@ -130,6 +182,14 @@ int on_pk(wc_CryptoInfo* info) {
 
 int on_crypto(int /*dev_id*/, wc_CryptoInfo* info, void* /*ctx*/) {
   if (info->algo_type == WC_ALGO_TYPE_PK) return on_pk(info);
+  if (info->algo_type == WC_ALGO_TYPE_SEED) {
+    // The seed of a session's Hash_DRBG (wolfSSL_new), from libcrypto's
+    // private DRBG instead of an open/read/close of /dev/urandom per session.
+    // Random blocks stay in wolfSSL's DRBG: at about 0.8 us each, a few per
+    // handshake, routing them would not show.
+    ++t_counts.seeds;
+    return evp::private_random_bytes(info->seed.seed, info->seed.sz) ? 0 : RNG_FAILURE_E;
+  }
   if (info->algo_type != WC_ALGO_TYPE_CIPHER || info->cipher.type != WC_CIPHER_AES_GCM) {
     return CRYPTOCB_UNAVAILABLE;  // wolfSSL does it in software
   }
@@ -160,9 +220,11 @@ int register_once() {
     const int rc = wc_CryptoCb_RegisterDevice(kDeviceId, on_crypto, nullptr);
     if (rc == 0) {
       id = kDeviceId;
-      log::info("tls.crypto_offload", "aes_gcm=libcrypto");
+      log::info("tls.crypto_offload",
+                "aes_gcm=libcrypto p256=libcrypto rsa=libcrypto x25519=libcrypto seed=libcrypto");
     } else {
-      log::warn("tls.crypto_offload", "aes_gcm=wolfssl reason={}",
+      log::warn("tls.crypto_offload",
+                "aes_gcm=wolfssl p256=wolfssl rsa=wolfssl x25519=wolfssl seed=wolfssl reason={}",
                 log::quote(wc_GetErrorString(rc)));
     }
   });
@@ -184,3 +246,27 @@ OffloadCounts crypto_offload_counts() {
 }
 
 }  // namespace ringmx::tls
+
+// wolfSSL 5.5.4's TLS layer makes its ephemeral X25519 key (the TLS 1.3 key
+// share, tls.c) with wc_curve25519_init_ex(key, heap, INVALID_DEVID): the
+// device id of the context never reaches the key, so the callback above
+// would never see the X25519 of a handshake. This definition interposes the
+// library's wc_curve25519_make_key (the executable's symbol comes first in
+// the dynamic linker's search order; libwolfssl.so calls it through its
+// PLT): when the random generator passed in is a session's, itself made
+// with the offload's device id (wolfSSL_new gives ssl->rng the context's),
+// the key gets that device id too before the library's own make_key runs.
+// The library then generates the key through the callback, and the shared
+// secret follows because the private key carries the device id. Every other
+// caller, and every session of a context built with the offload off, goes
+// straight to the library's code unchanged.
+extern "C" int wc_curve25519_make_key(WC_RNG* rng, int keysize, curve25519_key* key) {
+  using MakeKey = int (*)(WC_RNG*, int, curve25519_key*);
+  static const auto library = reinterpret_cast<MakeKey>(dlsym(RTLD_NEXT, "wc_curve25519_make_key"));
+  if (library == nullptr) return NOT_COMPILED_IN;  // wolfSSL not a shared library
+  if (rng != nullptr && key != nullptr && key->devId == INVALID_DEVID &&
+      rng->devId == ringmx::tls::kDeviceId) {
+    key->devId = ringmx::tls::kDeviceId;
+  }
+  return library(rng, keysize, key);
+}

@@ -6,18 +6,15 @@
 //
 // The same device also takes P-256 ECDHE key generation, ECDH and ECDSA
 // signing (tls/evp_ec.h) and the RSA private operation (tls/evp_rsa.h):
-// the bulk of a handshake's server CPU.
+// the bulk of a handshake's server CPU, and X25519 key generation and shared
+// secret (tls/evp_x25519.h), the ECDHE of most TLS 1.3 clients, and the
+// seed of each session's random generator (tls/evp_rand.h).
 //
-// Stays in wolfSSL: ChaCha20-Poly1305, X25519 and signature verification.
-// Checked against Debian's 5.5.4: wc_CryptoInfo has no ChaCha member, and a
-// ChaCha20-Poly1305 session makes no cipher callback at all; wolfCrypt's
-// curve25519 does call the device for a key that has a device id, but the
-// TLS key share makes its keys without one, so an X25519 handshake on a
-// context with this device makes no curve25519 callback, and the
-// HAVE_PK_CALLBACKS X25519 hooks (wolfSSL_CTX_SetX25519KeyGenCb,
-// ...SharedSecretCb) are not called by TLS 1.3 or TLS 1.2 either. Routing
-// X25519 (1,900 keygen+derive/s in wolfSSL against 29,500 derives/s in
-// libcrypto on one core here) needs a newer or patched wolfSSL.
+// Stays in wolfSSL: ChaCha20-Poly1305 (checked against Debian's 5.5.4:
+// wc_CryptoInfo has no ChaCha member, and a ChaCha20-Poly1305 session
+// makes no cipher callback at all) and signature verification. X25519 needs
+// the interposition in crypto_offload.cc: the TLS key share makes its keys
+// without the device id.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +34,8 @@ struct OffloadCounts {
   uint64_t aes_gcm = 0;  // record seals and opens
   uint64_t p256 = 0;     // key generations, ECDH and signatures
   uint64_t rsa = 0;      // private-key operations (signatures)
+  uint64_t x25519 = 0;   // key generations and shared secrets
+  uint64_t seeds = 0;    // seeds of session random generators
 };
 OffloadCounts crypto_offload_counts();
 

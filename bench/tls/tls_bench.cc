@@ -6,6 +6,8 @@
 // (seal = what the server sends, open = what it receives). offload:1 routes
 // AES-GCM to libcrypto (tls/crypto_offload.h), offload:0 is wolfSSL alone.
 // The ceiling is raw AES-128-GCM over the same 16 KiB records.
+// X25519: a key pair and a shared secret through wolfCrypt's API, with the
+// offload's device (libcrypto) and without.
 // Handshakes: only the server's calls are timed (manual time, thread CPU
 // clock): the result is handshakes per second per core of server CPU.
 // Rates are per CPU second throughout (Google Benchmark's default), which
@@ -15,6 +17,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/curve25519.h>
 
 #include <time.h>
 
@@ -139,6 +142,34 @@ void BM_AesGcm128Seal_wolfcrypt(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kChunk));
 }
 BENCHMARK(BM_AesGcm128Seal_wolfcrypt);
+
+// One side of an X25519 exchange, as a TLS 1.3 server does it: a fresh key
+// pair and the shared secret with the peer's share, through wolfCrypt's API
+// with the offload's device (libcrypto) or without (wolfSSL's C code).
+void BM_X25519KeygenAndSecret(benchmark::State& state) {
+  const int dev = state.range(0) != 0 ? crypto_offload_device() : INVALID_DEVID;
+  WC_RNG rng;
+  wc_InitRng(&rng);
+  curve25519_key peer;
+  wc_curve25519_init(&peer);
+  wc_curve25519_make_key(&rng, CURVE25519_KEYSIZE, &peer);
+  byte secret[CURVE25519_KEYSIZE];
+  for (auto _ : state) {
+    curve25519_key key;
+    wc_curve25519_init_ex(&key, nullptr, dev);
+    word32 len = sizeof secret;
+    if (wc_curve25519_make_key(&rng, CURVE25519_KEYSIZE, &key) != 0 ||
+        wc_curve25519_shared_secret_ex(&key, &peer, secret, &len, EC25519_LITTLE_ENDIAN) != 0) {
+      state.SkipWithError("x25519 failed");
+    }
+    wc_curve25519_free(&key);
+    benchmark::DoNotOptimize(secret);
+  }
+  wc_curve25519_free(&peer);
+  wc_FreeRng(&rng);
+  state.SetLabel(dev == INVALID_DEVID ? "wolfssl" : "libcrypto");
+}
+BENCHMARK(BM_X25519KeygenAndSecret)->ArgName("offload")->Arg(0)->Arg(1);
 
 // Server CPU per TLS 1.3 handshake: new session, ClientHello to Finished.
 void BM_Tls13ServerHandshake(benchmark::State& state) {

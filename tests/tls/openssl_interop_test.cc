@@ -15,6 +15,7 @@
 
 #include "tests/tls/test_certs.h"
 #include "tls/context.h"
+#include "tls/crypto_offload.h"
 #include "tls/session.h"
 
 namespace ringmx::tls {
@@ -28,6 +29,7 @@ struct Served {
   SessionInfo info;
   std::string failure;
   bool established = false;
+  uint64_t x25519 = 0;  // X25519 operations the libcrypto offload did for it
 };
 
 class OneShotServer {
@@ -62,6 +64,7 @@ class OneShotServer {
     if (fd < 0) return out;
     timeval tv{20, 0};  // a hung client fails the test instead of hanging it
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const uint64_t x25519 = crypto_offload_counts().x25519;  // this thread's
     Session s(ctx_, "127.0.0.1:client");
     std::vector<std::byte> outbuf;
     std::byte buf[16384];
@@ -99,6 +102,7 @@ class OneShotServer {
     }
     out.info = s.info();
     out.failure = s.failure();
+    out.x25519 = crypto_offload_counts().x25519 - x25519;
     ::close(fd);
     return out;
   }
@@ -158,6 +162,21 @@ TEST_F(OpensslInterop, DefaultCertificateTls13AndGreetingOverTls) {
   EXPECT_NE(out.find("220 mx.example.org ESMTP ringmx"), std::string::npos) << out;
   EXPECT_EQ(s.info.version, "TLSv1.3");
   EXPECT_EQ(s.info.certificate, "rsa");
+}
+
+// OpenSSL's X25519 (its own assembly) on one side, the server's X25519
+// through the offload on the other: both versions, X25519 the only group.
+TEST_F(OpensslInterop, X25519OnlyThroughTheOffloadOnTls13AndTls12) {
+  auto ctx = build({});
+  for (const std::string version : {"-tls1_3", "-tls1_2"}) {
+    OneShotServer server(ctx);
+    const std::string out = s_client(server.port(), "-groups X25519 " + version);
+    const Served s = server.result();
+    ASSERT_TRUE(s.established) << version << ": " << s.failure << "\n" << out;
+    EXPECT_NE(out.find("Server Temp Key: X25519"), std::string::npos) << out;
+    EXPECT_NE(out.find("220 mx.example.org ESMTP ringmx"), std::string::npos) << out;
+    EXPECT_EQ(s.x25519, 2u) << version;  // the server's key pair and the shared secret
+  }
 }
 
 TEST_F(OpensslInterop, SniPicksTheEcdsaCertificateOnTls12) {
