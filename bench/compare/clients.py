@@ -104,6 +104,20 @@ def smtp_source(workload, port, messages, timeout_s, log_path):
     return Result(ok, seconds, messages, usage.ru_utime + usage.ru_stime, error)
 
 
+def _run_with_report(argv, timeout_s, log_path, json_path):
+    """_run, plus the JSON report the client wrote to json_path (None when it
+    wrote none), which is then removed."""
+    ok, seconds, usage, error = _run(argv, timeout_s, log_path)
+    report = None
+    try:
+        with open(json_path) as f:
+            report = json.load(f)
+        os.unlink(json_path)
+    except (OSError, ValueError):
+        pass
+    return ok, seconds, usage, error, report
+
+
 def ringmx_bench(binary, workload, port, messages, timeout_s, log_path):
     """ringmx's own io_uring load generator, with pipelining on: it can send
     faster than smtp-source, so the server rather than the client is the
@@ -119,14 +133,7 @@ def ringmx_bench(binary, workload, port, messages, timeout_s, log_path):
             "--recipients", str(workload.recipients), "--per-connection", str(per_connection),
             "--pipelining", "on", "--pin", "on", "--protocol", workload.protocol,
             "--tls", "starttls" if workload.tls else "none", "--json", json_path]
-    ok, seconds, usage, error = _run(argv, timeout_s, log_path)
-    report = None
-    try:
-        with open(json_path) as f:
-            report = json.load(f)
-        os.unlink(json_path)
-    except (OSError, ValueError):
-        pass
+    ok, seconds, usage, error, report = _run_with_report(argv, timeout_s, log_path, json_path)
     if report and report.get("errors_by_key"):
         error = f"{error}: {report['errors_by_key']}"
     if ok and (report is None or report.get("messages_ok") != messages):
@@ -151,14 +158,7 @@ def tlsclient(workload, port, messages, timeout_s, log_path):
     argv = [sys.executable, TLSCLIENT, "--port", str(port), "--procs", str(procs),
             "--sessions", str(sessions), "--messages", str(messages),
             "--size", str(workload.size), "--json", json_path]
-    ok, seconds, usage, error = _run(argv, timeout_s, log_path)
-    report = None
-    try:
-        with open(json_path) as f:
-            report = json.load(f)
-        os.unlink(json_path)
-    except (OSError, ValueError):
-        pass
+    ok, seconds, usage, error, report = _run_with_report(argv, timeout_s, log_path, json_path)
     if report and report.get("errors"):
         error = f"{error}: {report['errors']}"
     if ok and (report is None or report.get("messages") != messages):

@@ -26,6 +26,16 @@
 namespace ringmx::tls {
 namespace {
 
+// A server context whose only certificate is a self-signed one of `kind`.
+auto one_certificate_context(testing::KeyKind kind, const std::string& host) {
+  std::map<std::string, config::Certificate> certs;
+  certs["c"] = testing::certificate("c", testing::make_self_signed(kind, host));
+  config::TlsSettings s;
+  s.enable = true;
+  s.certificate = "c";
+  return ServerContext::build("smtp", s, certs);
+}
+
 struct Sealed {
   std::vector<byte> ct;
   byte tag[16];
@@ -89,13 +99,7 @@ TEST(CryptoOffload, MatchesWolfsslAesGcmForBothKeySizesAndManyLengths) {
 }
 
 TEST(CryptoOffload, CarriesTheKeyExchangeAndRecordsOfATls13Session) {
-  std::map<std::string, config::Certificate> certs;
-  certs["c"] = testing::certificate(
-      "c", testing::make_self_signed(testing::KeyKind::ecdsa_p256, "mx.example.org"));
-  config::TlsSettings s;
-  s.enable = true;
-  s.certificate = "c";
-  auto ctx = ServerContext::build("smtp", s, certs);
+  auto ctx = one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   Session server(ctx.context, "192.0.2.1:1");
   testing::MemClient client({.cipher_list = "TLS13-AES128-GCM-SHA256"});
@@ -119,13 +123,7 @@ TEST(CryptoOffload, CarriesTheKeyExchangeAndRecordsOfATls13Session) {
 }
 
 TEST(CryptoOffload, RsaSignatureOfATls13HandshakeGoesThroughLibcrypto) {
-  std::map<std::string, config::Certificate> certs;
-  certs["c"] = testing::certificate(
-      "c", testing::make_self_signed(testing::KeyKind::rsa_2048, "rsa.example.org"));
-  config::TlsSettings s;
-  s.enable = true;
-  s.certificate = "c";
-  auto ctx = ServerContext::build("smtp", s, certs);
+  auto ctx = one_certificate_context(testing::KeyKind::rsa_2048, "rsa.example.org");
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   for (int round = 0; round < 2; ++round) {  // the second uses the cached key object
     Session server(ctx.context, "192.0.2.1:1");
@@ -246,13 +244,7 @@ TEST(CryptoOffload, X25519RefusesASmallOrderPeerValue) {
 }
 
 TEST(CryptoOffload, CarriesTheKeyExchangeOfAnX25519OnlyTls13Handshake) {
-  std::map<std::string, config::Certificate> certs;
-  certs["c"] = testing::certificate(
-      "c", testing::make_self_signed(testing::KeyKind::ecdsa_p256, "mx.example.org"));
-  config::TlsSettings s;
-  s.enable = true;
-  s.certificate = "c";
-  auto ctx = ServerContext::build("smtp", s, certs);
+  auto ctx = one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   for (int round = 0; round < 3; ++round) {
     const uint64_t seeds = crypto_offload_counts().seeds;
@@ -282,14 +274,8 @@ TEST(CryptoOffload, CarriesTheKeyExchangeOfAnX25519OnlyTls13Handshake) {
 }
 
 TEST(CryptoOffload, NothingOfAHandshakeGoesToLibcryptoForAContextBuiltWithTheOffloadOff) {
-  std::map<std::string, config::Certificate> certs;
-  certs["c"] = testing::certificate(
-      "c", testing::make_self_signed(testing::KeyKind::ecdsa_p256, "mx.example.org"));
-  config::TlsSettings s;
-  s.enable = true;
-  s.certificate = "c";
   set_crypto_offload(false);
-  auto ctx = ServerContext::build("smtp", s, certs);
+  auto ctx = one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
   set_crypto_offload(true);
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   const auto start = crypto_offload_counts();
