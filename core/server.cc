@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/cpus.h"
 #include "core/listeners.h"
 #include "core/log/log.h"
 #include "core/mailbox.h"
@@ -35,18 +36,6 @@ log::Level to_log_level(config::LogLevel l) {
       return log::Level::debug;
   }
   return log::Level::info;
-}
-
-// The CPUs this process may run on, in order; shard i is pinned to cpus[i % n].
-std::vector<int> allowed_cpus() {
-  std::vector<int> cpus;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0)
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-      if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  if (cpus.empty()) cpus.push_back(0);
-  return cpus;
 }
 
 class Server {

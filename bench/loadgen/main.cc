@@ -20,6 +20,7 @@
 #include "bench/loadgen/options.h"
 #include "bench/loadgen/report.h"
 #include "bench/loadgen/worker.h"
+#include "core/cpus.h"
 
 namespace {
 
@@ -55,17 +56,6 @@ void raise_file_limit(unsigned connections) {
                "ringmx-bench: warning: open files limited to %llu, fewer than the %u "
                "connections asked for; the rest will fail with EMFILE\n",
                static_cast<unsigned long long>(raised.rlim_cur), connections);
-}
-
-// The CPUs this process may run on, in order (--pin: thread i takes cpus[i % n]).
-std::vector<int> allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> cpus;
-  if (sched_getaffinity(0, sizeof set, &set) == 0)
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-      if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  return cpus;
 }
 
 void pin_current_thread(int cpu) {
@@ -113,7 +103,7 @@ int run(const Options& options) {
   unsigned done = 0;
   std::string fatal;
   std::vector<std::thread> workers;
-  const std::vector<int> cpus = options.pin ? allowed_cpus() : std::vector<int>{};
+  const std::vector<int> cpus = options.pin ? ringmx::core::allowed_cpus() : std::vector<int>{};
   for (unsigned i = 0; i < threads; ++i) {
     workers.emplace_back([&, i] {
       if (!cpus.empty()) pin_current_thread(cpus[i % cpus.size()]);

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpus.h"
 #include "tests/core/remote_sockets.h"
 #include "tests/core/server_fixture.h"
 #include "tests/core/server_process.h"
@@ -36,17 +37,6 @@ path = "spool"
 )",
                      steering.empty() ? "" : fmt::format("connection-steering = \"{}\"", steering),
                      port);
-}
-
-// The CPUs this process may run on.
-std::vector<int> allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  sched_getaffinity(0, sizeof set, &set);
-  std::vector<int> cpus;
-  for (int c = 0; c < CPU_SETSIZE; ++c)
-    if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  return cpus;
 }
 
 // Runs the calling thread on `cpu` until destroyed.
@@ -136,7 +126,7 @@ TEST_F(SteeringTest, CpuIsTheDefaultAndEachShardsSocketCarriesItsCpu) {
 }
 
 TEST_F(SteeringTest, ConnectionsGoToTheShardOnTheClientsCpu) {
-  const std::vector<int> cpus = allowed_cpus();
+  const std::vector<int> cpus = core::allowed_cpus();
   if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs";
   ASSERT_TRUE(server_.start(config(port_, "cpu"), dir_.path())) << server_.log_text();
   std::map<int, int> shard_on_cpu;  // cpu -> shard
@@ -155,7 +145,7 @@ TEST_F(SteeringTest, ConnectionsGoToTheShardOnTheClientsCpu) {
 }
 
 TEST_F(SteeringTest, HashClearsTheCpuAndSpreadsOneCpusConnections) {
-  const std::vector<int> cpus = allowed_cpus();
+  const std::vector<int> cpus = core::allowed_cpus();
   ASSERT_TRUE(server_.start(config(port_, "hash"), dir_.path())) << server_.log_text();
   EXPECT_TRUE(server_.wait_for_log({"event=ready", "steering=hash"}));
   for (const auto& [fd, cpu] : incoming_cpus(server_.pid()))
