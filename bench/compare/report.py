@@ -228,13 +228,8 @@ def results_md(info, summary, workloads, bursts, idle, missing, rows, chart_png)
     out.append(f"Binaries: ringmx `{_rel(info['ringmx'])}`, ringmx-bench "
                f"`{_rel(info['ringmx_bench'])}` (run with `--pin on`), tree at commit "
                f"{info['commit']}.")
-    steering = info.get("steering", "cpu")
-    if steering == "auto":
-        steering = ("`cpu` under ringmx-bench, `hash` under the single-threaded clients "
-                    "(smtp-source, tlsclient)")
-    else:
-        steering = f"`{steering}` for every client"
-    out.append(f"ringmx's `server.connection-steering`: {steering}.")
+    out.append(f"ringmx's `server.connection-steering`: `{info.get('steering', 'cpu')}` for every "
+               "client.")
     out.append("")
     if rows:
         out += ["## Targets of issue 8 (reported, not asserted)", "", targets(summary, idle), ""]
