@@ -5,6 +5,7 @@
 #include <wolfssl/wolfcrypt/cryptocb.h>
 #include <wolfssl/wolfcrypt/curve25519.h>
 #include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/rsa.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/wc_port.h>
@@ -14,10 +15,12 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 
 #include "core/log/log.h"
 #include "tls/evp_aead.h"
 #include "tls/evp_ec.h"
+#include "tls/evp_hkdf.h"
 #include "tls/evp_rand.h"
 #include "tls/evp_rsa.h"
 #include "tls/evp_x25519.h"
@@ -30,6 +33,7 @@ namespace {
 
 std::atomic<bool> g_enabled{true};
 thread_local OffloadCounts t_counts;
+thread_local bool t_kdf_offload = false;  // see OffloadScope
 
 // The raw key wolfSSL keeps for devices (Aes::devKey, filled by
 // wc_AesGcmSetKey when the Aes has a device id) and its length.
@@ -161,10 +165,23 @@ int on_pk(wc_CryptoInfo* info) {
     }
     case WC_PK_TYPE_RSA: {
       auto& r = info->pk.rsa;
-      // Only the private operation (signing); public ones are the peer's.
-      if (r.type != RSA_PRIVATE_ENCRYPT && r.type != RSA_PRIVATE_DECRYPT) break;
       const int size = wc_RsaEncryptSize(r.key);
       if (size <= 0 || *r.outLen < static_cast<word32>(size)) break;
+      if (r.type == RSA_PUBLIC_ENCRYPT || r.type == RSA_PUBLIC_DECRYPT) {
+        // wolfSSL's check of the signature it just made (and any peer
+        // signature a session verifies).
+        uint8_t n[RsaParts::kMax], e[RsaParts::kMax];
+        word32 n_len = sizeof n, e_len = sizeof e;
+        if (wc_RsaFlattenPublicKey(r.key, e, &e_len, n, &n_len) != 0) break;
+        ++t_counts.rsa_public;
+        if (!evp::rsa_public({n, n_len}, {e, e_len}, r.in, r.inLen, r.out,
+                             static_cast<size_t>(size))) {
+          return RSA_OUT_OF_RANGE_E;
+        }
+        *r.outLen = static_cast<word32>(size);
+        return 0;
+      }
+      if (r.type != RSA_PRIVATE_ENCRYPT && r.type != RSA_PRIVATE_DECRYPT) break;
       RsaParts parts(r.key);
       if (!parts.ok) break;
       ++t_counts.rsa;
@@ -269,4 +286,62 @@ extern "C" int wc_curve25519_make_key(WC_RNG* rng, int keysize, curve25519_key* 
     key->devId = ringmx::tls::kDeviceId;
   }
   return library(rng, keysize, key);
+}
+
+namespace ringmx::tls {
+
+OffloadScope::OffloadScope(bool on) : previous_(t_kdf_offload) {
+  t_kdf_offload = on;
+}
+OffloadScope::~OffloadScope() {
+  t_kdf_offload = previous_;
+}
+
+}  // namespace ringmx::tls
+
+// HKDF (RFC 5869) carries no device id in wolfSSL 5.5.4, so the callback
+// never sees it; tls13.c calls these two through libwolfssl's PLT, and the
+// definitions below come first in the dynamic linker's search order (as
+// wc_curve25519_make_key above). Inside an OffloadScope (a session of an
+// offloaded context, in Session::handshake/read/write), SHA-256 and SHA-384
+// go to tls/evp_hkdf.h; any other hash, and every call outside a scope (the
+// test clients, a context built with the offload off), reaches the
+// library's own code unchanged.
+namespace {
+
+std::optional<ringmx::tls::evp::HkdfHash> offloaded_hkdf(int type) {
+  if (!ringmx::tls::t_kdf_offload) return std::nullopt;
+  if (type == WC_SHA256) return ringmx::tls::evp::HkdfHash::sha256;
+  if (type == WC_SHA384) return ringmx::tls::evp::HkdfHash::sha384;
+  return std::nullopt;
+}
+
+}  // namespace
+
+extern "C" int wc_HKDF_Extract(int type, const byte* salt, word32 saltSz, const byte* inKey,
+                               word32 inKeySz, byte* out) {
+  using Extract = int (*)(int, const byte*, word32, const byte*, word32, byte*);
+  static const auto library = reinterpret_cast<Extract>(dlsym(RTLD_NEXT, "wc_HKDF_Extract"));
+  const auto hash = offloaded_hkdf(type);
+  if (!hash || out == nullptr || (inKey == nullptr && inKeySz > 0) ||
+      (salt == nullptr && saltSz > 0)) {
+    return library != nullptr ? library(type, salt, saltSz, inKey, inKeySz, out) : NOT_COMPILED_IN;
+  }
+  ++ringmx::tls::t_counts.hkdf;
+  return ringmx::tls::evp::hkdf_extract(*hash, salt, saltSz, inKey, inKeySz, out) ? 0 : WC_HW_E;
+}
+
+extern "C" int wc_HKDF_Expand(int type, const byte* inKey, word32 inKeySz, const byte* info,
+                              word32 infoSz, byte* out, word32 outSz) {
+  using Expand = int (*)(int, const byte*, word32, const byte*, word32, byte*, word32);
+  static const auto library = reinterpret_cast<Expand>(dlsym(RTLD_NEXT, "wc_HKDF_Expand"));
+  const auto hash = offloaded_hkdf(type);
+  if (!hash || out == nullptr || inKey == nullptr || (info == nullptr && infoSz > 0) ||
+      outSz > 255 * ringmx::tls::evp::hkdf_hash_size(*hash)) {
+    return library != nullptr ? library(type, inKey, inKeySz, info, infoSz, out, outSz)
+                              : NOT_COMPILED_IN;
+  }
+  ++ringmx::tls::t_counts.hkdf;
+  return ringmx::tls::evp::hkdf_expand(*hash, inKey, inKeySz, info, infoSz, out, outSz) ? 0
+                                                                                        : WC_HW_E;
 }

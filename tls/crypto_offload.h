@@ -10,11 +10,16 @@
 // secret (tls/evp_x25519.h), the ECDHE of most TLS 1.3 clients, and the
 // seed of each session's random generator (tls/evp_rand.h).
 //
+// RSA public-key operations go too (wolfSSL checks every signature it makes
+// against the public key), and the TLS 1.3 key schedule's HKDF
+// (tls/evp_hkdf.h).
+//
 // Stays in wolfSSL: ChaCha20-Poly1305 (checked against Debian's 5.5.4:
 // wc_CryptoInfo has no ChaCha member, and a ChaCha20-Poly1305 session
-// makes no cipher callback at all) and signature verification. X25519 needs
-// the interposition in crypto_offload.cc: the TLS key share makes its keys
-// without the device id.
+// makes no cipher callback at all), ECDSA verification and the handshake
+// transcript hashes. X25519 and HKDF need the interpositions in
+// crypto_offload.cc: the TLS key share makes its keys without the device
+// id, and wolfSSL runs HKDF without one.
 #pragma once
 
 #include <cstdint>
@@ -31,12 +36,28 @@ void set_crypto_offload(bool on);
 // Operations the callback has performed on this thread (tests check that
 // the offload really carries the records and the key exchange).
 struct OffloadCounts {
-  uint64_t aes_gcm = 0;  // record seals and opens
-  uint64_t p256 = 0;     // key generations, ECDH and signatures
-  uint64_t rsa = 0;      // private-key operations (signatures)
-  uint64_t x25519 = 0;   // key generations and shared secrets
-  uint64_t seeds = 0;    // seeds of session random generators
+  uint64_t aes_gcm = 0;     // record seals and opens
+  uint64_t p256 = 0;        // key generations, ECDH and signatures
+  uint64_t rsa = 0;         // private-key operations (signatures)
+  uint64_t rsa_public = 0;  // public-key operations (the check of each signature made)
+  uint64_t hkdf = 0;        // HKDF extracts and expands (the TLS 1.3 key schedule)
+  uint64_t x25519 = 0;      // key generations and shared secrets
+  uint64_t seeds = 0;       // seeds of session random generators
 };
 OffloadCounts crypto_offload_counts();
+
+// While one lives, this thread's HKDF (which wolfSSL runs without a device
+// id) goes to libcrypto when `on`: a Session holds one around every call
+// into wolfSSL, on when its context has the offload's device id.
+class OffloadScope {
+ public:
+  explicit OffloadScope(bool on);
+  ~OffloadScope();
+  OffloadScope(const OffloadScope&) = delete;
+  OffloadScope& operator=(const OffloadScope&) = delete;
+
+ private:
+  bool previous_;
+};
 
 }  // namespace ringmx::tls

@@ -49,7 +49,34 @@ OwnedRsa make_key(const RsaPrivateParts& k) {
   return nullptr;
 }
 
+OwnedRsa make_public_key(std::span<const uint8_t> n_bytes, std::span<const uint8_t> e_bytes) {
+  OwnedRsa rsa(RSA_new());
+  BIGNUM *n = bn(n_bytes), *e = bn(e_bytes);
+  if (rsa && n && e && RSA_set0_key(rsa.get(), n, e, nullptr) == 1) return rsa;
+  BN_free(n);
+  BN_free(e);
+  return nullptr;
+}
+
 }  // namespace
+
+bool rsa_public(std::span<const uint8_t> n, std::span<const uint8_t> e, const uint8_t* in,
+                size_t in_len, uint8_t* out, size_t out_len) {
+  thread_local std::map<std::vector<uint8_t>, OwnedRsa> cache;
+  std::vector<uint8_t> id(n.begin(), n.end());
+  id.insert(id.end(), e.begin(), e.end());
+  auto it = cache.find(id);
+  if (it == cache.end()) {
+    OwnedRsa rsa = make_public_key(n, e);
+    if (!rsa) return false;
+    if (cache.size() >= 64) cache.clear();
+    it = cache.emplace(std::move(id), std::move(rsa)).first;
+  }
+  RSA* rsa = it->second.get();
+  if (out_len != static_cast<size_t>(RSA_size(rsa)) || in_len != out_len) return false;
+  return RSA_public_encrypt(static_cast<int>(in_len), in, out, rsa, RSA_NO_PADDING) ==
+         static_cast<int>(out_len);
+}
 
 bool rsa_private(const RsaPrivateParts& key, const uint8_t* in, size_t in_len, uint8_t* out,
                  size_t out_len) {

@@ -11,6 +11,7 @@
 #include "core/log/log.h"
 #include "tls/client_hello.h"
 #include "tls/context.h"
+#include "tls/crypto_offload.h"
 
 namespace ringmx::tls {
 namespace {
@@ -43,6 +44,7 @@ Session::Session(std::shared_ptr<const ServerContext> context, std::string peer)
   wolfSSL_SetIOReadCtx(ssl_, this);
   wolfSSL_SetIOWriteCtx(ssl_, this);
   info_.certificate = served.name;
+  offloaded_ = wolfSSL_CTX_GetDevId(served.ctx, nullptr) != INVALID_DEVID;
 }
 
 Session::~Session() {
@@ -121,6 +123,7 @@ void Session::feed(std::span<const std::byte> ciphertext) {
 Handshake Session::handshake() {
   if (!failure_.empty()) return Handshake::failed;
   if (done_) return Handshake::done;
+  const OffloadScope offload(offloaded_);
   const int ret = wolfSSL_accept(ssl_);
   if (ret == WOLFSSL_SUCCESS) {
     done_ = true;
@@ -145,6 +148,7 @@ bool Session::take_output(std::vector<std::byte>& out) {
 IoResult Session::read(std::span<std::byte> plain) {
   if (!failure_.empty()) return {IoResult::Status::error, 0};
   const int want = static_cast<int>(std::min(plain.size(), static_cast<size_t>(INT_MAX)));
+  const OffloadScope offload(offloaded_);  // a KeyUpdate derives keys
   const int ret = wolfSSL_read(ssl_, plain.data(), want);
   if (ret > 0) return {IoResult::Status::ok, static_cast<size_t>(ret)};
   const int err = wolfSSL_get_error(ssl_, ret);
@@ -158,6 +162,7 @@ IoResult Session::read(std::span<std::byte> plain) {
 
 IoResult Session::write(std::span<const std::byte> plain) {
   if (!failure_.empty()) return {IoResult::Status::error, 0};
+  const OffloadScope offload(offloaded_);
   size_t done = 0;
   while (done < plain.size()) {
     const int chunk = static_cast<int>(std::min(plain.size() - done, static_cast<size_t>(1 << 30)));

@@ -147,6 +147,7 @@ class Session {
   std::vector<std::byte> hello_;  // the first bytes, until the ClientHello is summarized
   bool hello_done_ = false;
   bool done_ = false;
+  bool offloaded_ = false;  // the context has the crypto offload's device id
 };
 
 }  // namespace ringmx::tls

@@ -122,7 +122,7 @@ def make_server(name, workdir, cert, key, shards):
 
 
 def perf_start(pid, path):
-    return subprocess.Popen(["perf", "record", "-g", "-F", "2000", "-o", path, "-p", str(pid)],
+    return subprocess.Popen(["perf", "record", "-g", "-F", "8000", "-o", path, "-p", str(pid)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -165,7 +165,7 @@ def measure(args, workdir, certs, series, name, round_no, out_dir):
         argv += client_args
         perf = None
         if args.perf and round_no == 1 and name.startswith("ringmx") and series in (
-                "hs-ecdsa", "hs-ecdsa-p256", "bulk-tls"):
+                "hs-ecdsa", "hs-ecdsa-p256", "hs-rsa", "bulk-tls"):
             perf_path = os.path.join(out_dir, f"perf-{series}-{name}.data")
             perf = perf_start(server.pid, perf_path)
             time.sleep(0.5)  # perf attaches

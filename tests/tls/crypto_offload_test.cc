@@ -8,9 +8,11 @@
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/curve25519.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
+#include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/ssl.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -34,6 +36,14 @@ auto one_certificate_context(testing::KeyKind kind, const std::string& host) {
   s.enable = true;
   s.certificate = "c";
   return ServerContext::build("smtp", s, certs);
+}
+
+std::vector<byte> unhex(std::string_view hex) {
+  std::vector<byte> out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<byte>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
 }
 
 struct Sealed {
@@ -130,9 +140,124 @@ TEST(CryptoOffload, RsaSignatureOfATls13HandshakeGoesThroughLibcrypto) {
     testing::MemClient client({});
     const auto start = crypto_offload_counts();
     ASSERT_EQ(testing::pump(server, client), testing::PumpResult::established);
-    // RSA-PSS CertificateVerify, verified by the wolfSSL client in software.
+    // RSA-PSS CertificateVerify, verified by the wolfSSL client in software;
+    // the server's own check of it went through libcrypto too.
     EXPECT_EQ(crypto_offload_counts().rsa - start.rsa, 1u);
+    EXPECT_EQ(crypto_offload_counts().rsa_public - start.rsa_public, 1u);
   }
+}
+
+TEST(CryptoOffload, Tls13KeyScheduleGoesThroughLibcryptoForBothHashes) {
+  auto ctx = one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
+  ASSERT_TRUE(ctx.ok()) << ctx.error;
+  for (const char* suite : {"TLS13-AES128-GCM-SHA256", "TLS13-AES256-GCM-SHA384"}) {
+    Session server(ctx.context, "192.0.2.1:1");
+    testing::MemClient client({.cipher_list = suite});
+    const auto start = crypto_offload_counts();
+    ASSERT_EQ(testing::pump(server, client), testing::PumpResult::established) << suite;
+    // Early, handshake and master secrets (3 extracts) and the traffic
+    // keys, IVs and finished keys (at least a dozen expands); the client
+    // derived the same in wolfSSL, or the handshake would have failed.
+    EXPECT_GE(crypto_offload_counts().hkdf - start.hkdf, 15u) << suite;
+    const std::string body = "250 derived alike\r\n";
+    server.write(testing::as_bytes(body));
+    std::vector<std::byte> out;
+    server.take_output(out);
+    client.feed(out);
+    EXPECT_EQ(client.read_all(), body) << suite;
+  }
+}
+
+// RFC 5869 appendix A.1 to A.3 (SHA-256), through the functions wolfSSL's
+// TLS 1.3 code calls, with and without the offload.
+TEST(CryptoOffload, HkdfMatchesTheRfc5869VectorsInsideAndOutsideAnOffloadScope) {
+  struct Vector {
+    std::string_view ikm, salt, info, prk, okm;
+  };
+  const std::string long_ikm = [] {
+    std::string h;
+    for (int i = 0; i < 80; ++i)
+      h += fmt::format("{:02x}", i);
+    return h;
+  }();
+  const std::string long_salt = [] {
+    std::string h;
+    for (int i = 0x60; i < 0xb0; ++i)
+      h += fmt::format("{:02x}", i);
+    return h;
+  }();
+  const std::string long_info = [] {
+    std::string h;
+    for (int i = 0xb0; i < 0x100; ++i)
+      h += fmt::format("{:02x}", i);
+    return h;
+  }();
+  const Vector vectors[] = {
+      {"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "000102030405060708090a0b0c",
+       "f0f1f2f3f4f5f6f7f8f9", "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
+       "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"},
+      {long_ikm, long_salt, long_info,
+       "06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244",
+       "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e5"
+       "9"
+       "0e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87"},
+      {"0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "", "",
+       "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04",
+       "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"},
+  };
+  const auto starting = crypto_offload_counts().hkdf;
+  for (bool offload : {false, true}) {
+    const OffloadScope scope(offload);
+    for (const Vector& v : vectors) {
+      const auto ikm = unhex(v.ikm), salt = unhex(v.salt), info = unhex(v.info);
+      const auto prk = unhex(v.prk), okm = unhex(v.okm);
+      std::vector<byte> got_prk(32), got_okm(okm.size());
+      ASSERT_EQ(wc_HKDF_Extract(WC_SHA256, salt.data(), static_cast<word32>(salt.size()),
+                                ikm.data(), static_cast<word32>(ikm.size()), got_prk.data()),
+                0);
+      EXPECT_EQ(got_prk, prk) << "offload " << offload;
+      ASSERT_EQ(wc_HKDF_Expand(WC_SHA256, prk.data(), static_cast<word32>(prk.size()), info.data(),
+                               static_cast<word32>(info.size()), got_okm.data(),
+                               static_cast<word32>(got_okm.size())),
+                0);
+      EXPECT_EQ(got_okm, okm) << "offload " << offload;
+    }
+  }
+  EXPECT_EQ(crypto_offload_counts().hkdf - starting, 6u);  // only the scoped half
+}
+
+// SHA-384 has no RFC 5869 vector: libcrypto's result is checked against
+// wolfSSL's own (outside a scope) over many lengths, 255 * 48 bytes included.
+TEST(CryptoOffload, HkdfSha384AgreesWithWolfssl) {
+  WC_RNG rng;
+  ASSERT_EQ(wc_InitRng(&rng), 0);
+  for (word32 len : {1u, 31u, 48u, 49u, 97u, 200u, 255u * 48u}) {
+    std::vector<byte> salt(len % 130), ikm(48 + len % 17), info(len % 60), a(48), b(48);
+    for (auto* v : {&salt, &ikm, &info}) {
+      if (!v->empty()) {
+        ASSERT_EQ(wc_RNG_GenerateBlock(&rng, v->data(), static_cast<word32>(v->size())), 0);
+      }
+    }
+    std::vector<byte> okm_a(len), okm_b(len);
+    {
+      const OffloadScope scope(true);
+      ASSERT_EQ(wc_HKDF_Extract(WC_SHA384, salt.data(), static_cast<word32>(salt.size()),
+                                ikm.data(), static_cast<word32>(ikm.size()), a.data()),
+                0);
+      ASSERT_EQ(wc_HKDF_Expand(WC_SHA384, a.data(), 48, info.data(),
+                               static_cast<word32>(info.size()), okm_a.data(), len),
+                0);
+    }
+    ASSERT_EQ(wc_HKDF_Extract(WC_SHA384, salt.data(), static_cast<word32>(salt.size()), ikm.data(),
+                              static_cast<word32>(ikm.size()), b.data()),
+              0);
+    ASSERT_EQ(wc_HKDF_Expand(WC_SHA384, b.data(), 48, info.data(), static_cast<word32>(info.size()),
+                             okm_b.data(), len),
+              0);
+    EXPECT_EQ(a, b) << len;
+    EXPECT_EQ(okm_a, okm_b) << len;
+  }
+  wc_FreeRng(&rng);
 }
 
 // A curve25519_key on the offload device (`dev`) or in wolfSSL alone.
@@ -141,14 +266,6 @@ struct X25519Key {
   explicit X25519Key(int dev) { EXPECT_EQ(wc_curve25519_init_ex(&key, nullptr, dev), 0); }
   ~X25519Key() { wc_curve25519_free(&key); }
 };
-
-std::vector<byte> unhex(std::string_view hex) {
-  std::vector<byte> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<byte>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
 
 std::vector<byte> shared(X25519Key& priv, X25519Key& pub, int endian) {
   std::vector<byte> out(CURVE25519_KEYSIZE);
@@ -286,6 +403,7 @@ TEST(CryptoOffload, NothingOfAHandshakeGoesToLibcryptoForAContextBuiltWithTheOff
   EXPECT_EQ(crypto_offload_counts().x25519, start.x25519);
   EXPECT_EQ(crypto_offload_counts().p256, start.p256);
   EXPECT_EQ(crypto_offload_counts().seeds, start.seeds);
+  EXPECT_EQ(crypto_offload_counts().hkdf, start.hkdf);
 }
 
 }  // namespace
