@@ -62,8 +62,12 @@ struct Connection {
   bool recv_armed = false;
   bool send_armed = false;
   bool close_after_send = false;  // the session asked to close once replies are out
-  bool closing = false;           // cancel issued; close when inflight reaches 0
-  bool http_resume = false;       // the http engine wants resume() once its output left
+  // `sending` holds bytes the client does not wait for (the TLS 1.3 session
+  // ticket after a STARTTLS handshake, where the client speaks next): they
+  // leave with the next reply instead of in a send of their own.
+  bool hold_send = false;
+  bool closing = false;      // cancel issued; close when inflight reaches 0
+  bool http_resume = false;  // the http engine wants resume() once its output left
   // Too many reply bytes wait for the client (ShardLimits::kMaxSendBacklog):
   // no recv until they drained, so TCP pushes back on a client that
   // pipelines without reading.

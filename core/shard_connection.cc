@@ -228,6 +228,7 @@ void Shard::handle_output(Connection& c) {
 }
 
 void Shard::queue_reply(Connection& c, std::string_view bytes) {
+  c.hold_send = false;
   if (c.tls && c.tls->established()) bytes = encrypt_reply(c, bytes);
   if (c.send_armed)
     c.queued.append(bytes);
@@ -247,7 +248,7 @@ void Shard::flush(Connection& c) {
       arm_tick();
     }
   }
-  if (c.send_armed) return;
+  if (c.send_armed || (c.hold_send && !c.close_after_send)) return;
   if (c.sent == c.sending.size()) {
     if (c.close_after_send) {
       send_close_notify(c);  // kernel TLS: the alert after the last reply
