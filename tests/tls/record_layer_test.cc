@@ -301,6 +301,11 @@ TEST_P(RecordLayerPeer, OpensKernelSealedRecordsAndKernelOpensSealed) {
     EXPECT_EQ(opened->content_type, kRecordApplicationData);
     EXPECT_TRUE(opened->plain == down[i]);
     EXPECT_EQ(opened->record_size, out.size());
+    // Byte for byte what TLS_TX would send, TLS 1.2 GCM's explicit nonce
+    // (iv + records sealed) included, which a receiver cannot check.
+    EXPECT_TRUE(out ==
+                as_string(testing::kernel_seal(params_.tx, i, kRecordApplicationData, down[i])))
+        << i;
   }
   std::string alert;
   layer_->seal_alert(2, 40, alert);
@@ -308,6 +313,8 @@ TEST_P(RecordLayerPeer, OpensKernelSealedRecordsAndKernelOpensSealed) {
   ASSERT_TRUE(opened.has_value());
   EXPECT_EQ(opened->content_type, kRecordAlert);
   EXPECT_EQ(opened->plain, std::string("\x02\x28", 2));
+  EXPECT_EQ(alert, as_string(testing::kernel_seal(params_.tx, 3, kRecordAlert,
+                                                  std::string("\x02\x28", 2))));
 }
 
 TEST_P(RecordLayerPeer, KeyUpdateIsControlAndClosesCleanly) {
