@@ -175,6 +175,13 @@ class Shard {
   // kernel mode's close_notify before the close.
   bool arm_tls_recv(Connection& c);
   void send_close_notify(Connection& c);
+  // Record mode (tls::RecordLayer after the handshake): the switch, and
+  // ciphertext opened into PlainPool buffers for the engine.
+  bool start_records(Connection& c);
+  void open_records(Connection& c, std::span<const char> ciphertext);
+  void release_plain_buffer(Connection& c);
+  // A non-data record (close_notify, KeyUpdate, an alert) in record or kernel mode.
+  void on_tls_control(Connection& c, const tls::KtlsRecord& r);
   // A kernel-mode recvmsg completion's buffer: plaintext or a control record.
   void on_ktls_bytes(Connection& c, std::span<const char> buffer);
   // Draining: once only management connections are left, they close too.

@@ -229,7 +229,10 @@ void Shard::handle_output(Connection& c) {
 
 void Shard::queue_reply(Connection& c, std::string_view bytes) {
   c.hold_send = false;
-  if (c.tls && c.tls->established()) bytes = encrypt_reply(c, bytes);
+  if (c.tls && c.tls->established()) {
+    bytes = encrypt_reply(c, bytes);  // empty when sealed straight into the send buffer
+    if (bytes.empty()) return;
+  }
   if (c.send_armed)
     c.queued.append(bytes);
   else
@@ -374,6 +377,7 @@ void Shard::on_cancel(Connection& c) {
 // this connection's memory any more.
 void Shard::finish_close(Connection& c) {
   if (!c.lingering) account_close(c);
+  if (c.tls) release_plain_buffer(c);  // a record that never ended
   ::close(c.fd);
   unuse(c.view);
   const std::uint32_t slot = slot_of(c);

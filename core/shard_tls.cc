@@ -2,6 +2,13 @@
 // STARTTLS), records decrypted into PlainPool buffers for the engine, and
 // replies encrypted into the connection's one send (see core/tls_stage.h).
 //
+// Record mode (the default without kTLS): once the handshake is done, the
+// session's keys (the crypto_info kTLS would take) go to a
+// tls::RecordLayer, which opens records straight from the receive buffers
+// into PlainPool buffers and seals replies into the send buffer; wolfSSL's
+// session is freed. A suite the layer lacks, or plaintext wolfSSL already
+// decrypted, keeps wolfSSL's record layer (crypto=wolfssl in conn.tls).
+//
 // kTLS: the process probes once at start (tls::ktls_available(), logged by
 // open_listeners). When the kernel has it (or RINGMX_KTLS=try), each
 // established session is offered to it: the userspace recv is cancelled,
@@ -17,7 +24,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "core/log/log.h"
 #include "core/metrics.h"
@@ -32,6 +41,21 @@ namespace {
 std::span<const std::byte> as_bytes(std::span<const char> s) {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
+
+// RINGMX_TLS_RECORDS=wolfssl keeps wolfSSL's record layer after the
+// handshake (benchmarks compare the two); anything else, or unset, uses
+// tls::RecordLayer. Read once.
+bool records_wanted() {
+  static const bool wanted = [] {
+    const char* v = std::getenv("RINGMX_TLS_RECORDS");
+    return v == nullptr || std::string_view(v) != "wolfssl";
+  }();
+  return wanted;
+}
+
+constexpr std::uint8_t kAlertWarning = 1;
+constexpr std::uint8_t kAlertFatal = 2;
+constexpr std::uint8_t kCloseNotify = 0;
 
 }  // namespace
 
@@ -64,6 +88,13 @@ void Shard::on_tls_bytes(Connection& c, std::span<const char> ciphertext) {
   TlsStage& t = *c.tls;
   if (t.kernel) {
     on_ktls_bytes(c, ciphertext);  // not ciphertext: a recvmsg buffer of plaintext
+    return;
+  }
+  if (t.records) {
+    if (t.paused)
+      t.backlog.append(ciphertext.data(), ciphertext.size());  // opened by resume_tls_reads
+    else
+      open_records(c, ciphertext);
     return;
   }
   t.session->feed(as_bytes(ciphertext));  // switching: kept for wolfSSL until the decision
@@ -114,7 +145,26 @@ void Shard::step_handshake(Connection& c) {
     begin_ktls_switch(c);
     return;
   }
-  tls_ready(c, "userspace");
+  tls_ready(c, start_records(c) ? "userspace" : "wolfssl");
+}
+
+// Hands the record crypto from wolfSSL to a tls::RecordLayer with the keys
+// and sequence numbers wolfSSL ends the handshake with. Ciphertext fed but
+// not consumed (what came behind the client's Finished) goes to the
+// backlog, opened by tls_ready once the engine exists. False, with nothing
+// changed, when the suite has no record layer or wolfSSL already decrypted
+// application data (it reads no further than Finished, so only a peer
+// that pipelined in a way wolfSSL buffered would do that).
+bool Shard::start_records(Connection& c) {
+  TlsStage& t = *c.tls;
+  if (!records_wanted() || t.session->pending_plaintext() > 0) return false;
+  const auto params = t.session->ktls_params();
+  if (!params) return false;
+  t.records = tls::RecordLayer::create(*params);
+  if (!t.records) return false;
+  const auto rest = t.session->unconsumed();
+  t.backlog.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
+  return true;
 }
 
 void Shard::tls_ready(Connection& c, std::string_view crypto) {
@@ -139,8 +189,112 @@ void Shard::tls_ready(Connection& c, std::string_view crypto) {
     c.hold_send = !t.kernel && si.version == "TLSv1.3";
   }
   t.info = {};  // the engine has its copy
+  if (t.records) {
+    // wolfSSL's part is over: its buffers and key copies go now (it wipes
+    // them), as under kTLS.
+    t.session.reset();
+    std::vector<std::byte>().swap(t.cipher);
+  }
   handle_output(c);
   if (c.live() && !t.kernel) decrypt_to_engine(c);  // what came behind the client's Finished
+}
+
+// Opens records from `input` into the connection's PlainPool buffer and
+// gives the engine each run of authenticated application data. Body
+// chunks hold the buffer as they hold a receive buffer (append_chunk); the
+// connection's own hold goes as soon as no record is half-way in it.
+void Shard::open_records(Connection& c, std::span<const char> input) {
+  TlsStage& t = *c.tls;
+  const auto timeout = static_cast<std::uint64_t>(c.view->runtime->config->session.timeout.count());
+  while (c.live() && c.session && !c.session->closed()) {
+    if (t.plain_index == TlsStage::kNoBuffer) {
+      if (input.empty()) break;
+      if (plain_.full()) {
+        // Nothing opens until the spool gives buffers back.
+        t.backlog.append(input.data(), input.size());
+        pause_tls_reads(c);
+        break;
+      }
+      t.plain_index = plain_.acquire();
+      t.plain_used = 0;
+      metrics_->tls_plain_buffers.store(plain_.allocated(), std::memory_order_relaxed);
+    }
+    const std::span<char> plain = plain_.buffer(t.plain_index).subspan(t.plain_used);
+    const tls::RecordLayer::Opened r = t.records->open(input, plain);
+    input = input.subspan(r.consumed);
+    if (r.ready > 0) {
+      c.idle_deadline_ms = now_ms_ + timeout;
+      t.plain_used += static_cast<std::uint32_t>(r.ready);
+      out_.clear();
+      c.session->receive(std::span<const char>(plain.data(), r.ready), out_);
+      handle_output(c);
+      if (!c.live()) return;
+    }
+    using Status = tls::RecordLayer::Opened::Status;
+    if (r.status == Status::need_input) {
+      if (!t.records->partial()) release_plain_buffer(c);  // an idle connection holds none
+      break;
+    }
+    const ListenerRuntime& rt = *c.view->runtime;
+    if (r.status == Status::need_buffer && t.plain_used > 0) {
+      release_plain_buffer(c);
+      continue;
+    }
+    if (r.status == Status::need_buffer || r.status == Status::error) {
+      // (A whole buffer always takes a record: need_buffer on a fresh one
+      // would be a bug, and must not spin.)
+      log::warn("conn.tls_error", "shard={} listener={} client={} reason={}", options_.index,
+                rt.listener->id, c.client,
+                log::quote(r.status == Status::error ? r.what : "record larger than a buffer"));
+      std::string& to = c.send_armed ? c.queued : c.sending;
+      t.records->seal_alert(kAlertFatal, r.alert, to);
+      c.reason = CloseReason::io_error;
+      c.close_after_send = true;
+      break;
+    }
+    // A control record: the same decisions as under kTLS.
+    const tls::KtlsRecord record = tls::classify_record(r.record_type, false, r.body);
+    if (record.action == tls::KtlsRecordAction::data) continue;  // not produced by the layer
+    on_tls_control(c, record);
+    return;
+  }
+  flush(c);
+}
+
+void Shard::release_plain_buffer(Connection& c) {
+  TlsStage& t = *c.tls;
+  if (t.plain_index == TlsStage::kNoBuffer) return;
+  plain_.release(t.plain_index);
+  t.plain_index = TlsStage::kNoBuffer;
+  t.plain_used = 0;
+}
+
+// A record that is not application data, under kTLS or in record mode:
+// close_notify ends the session like EOF, a post-handshake handshake
+// message (KeyUpdate, renegotiation) closes it cleanly, anything else at
+// once.
+void Shard::on_tls_control(Connection& c, const tls::KtlsRecord& r) {
+  const ListenerRuntime& rt = *c.view->runtime;
+  switch (r.action) {
+    case tls::KtlsRecordAction::data:
+      return;
+    case tls::KtlsRecordAction::end:  // EOF or close_notify
+      begin_close(c, CloseReason::disconnect);
+      return;
+    case tls::KtlsRecordAction::close_clean:
+      log::info("conn.tls_record", "shard={} listener={} client={} record={} action=close",
+                options_.index, rt.listener->id, c.client, log::quote(r.what));
+      close_tls(c);  // close_notify after what is queued
+      c.close_after_send = true;
+      if (c.reason == CloseReason::none) c.reason = CloseReason::protocol;
+      flush(c);
+      return;
+    case tls::KtlsRecordAction::close_abort:
+      log::warn("conn.tls_record", "shard={} listener={} client={} record={} action=abort",
+                options_.index, rt.listener->id, c.client, log::quote(r.what));
+      begin_close(c, CloseReason::io_error);
+      return;
+  }
 }
 
 // Every complete record fed so far, into the engine: one PlainPool buffer
@@ -148,6 +302,13 @@ void Shard::tls_ready(Connection& c, std::string_view crypto) {
 // it until the spool wrote them.
 void Shard::decrypt_to_engine(Connection& c) {
   TlsStage& t = *c.tls;
+  if (t.records) {
+    // The backlog: records behind the handshake, or what waited while paused.
+    std::string pending;
+    pending.swap(t.backlog);
+    open_records(c, pending);
+    return;
+  }
   const auto timeout = static_cast<std::uint64_t>(c.view->runtime->config->session.timeout.count());
   while (c.live() && c.session && !c.session->closed()) {
     if (plain_.full()) {
@@ -194,6 +355,10 @@ void Shard::decrypt_to_engine(Connection& c) {
 std::string_view Shard::encrypt_reply(Connection& c, std::string_view plain) {
   TlsStage& t = *c.tls;
   if (t.kernel) return plain;  // the kernel seals what is sent
+  if (t.records) {
+    t.records->seal(plain, c.send_armed ? c.queued : c.sending);
+    return {};  // sealed in place
+  }
   const auto r = t.session->write(std::as_bytes(std::span<const char>(plain.data(), plain.size())));
   if (r.status != tls::IoResult::Status::ok) {
     log::warn("conn.tls_error", "shard={} listener={} client={} reason={}", options_.index,
@@ -210,6 +375,10 @@ void Shard::close_tls(Connection& c) {
   if (!c.tls || !c.tls->established()) return;
   if (c.tls->kernel) {
     c.tls->close_notify_pending = true;  // sent by flush() after the last reply
+    return;
+  }
+  if (c.tls->records) {
+    c.tls->records->seal_alert(kAlertWarning, kCloseNotify, c.send_armed ? c.queued : c.sending);
     return;
   }
   c.tls->session->shutdown();
@@ -322,7 +491,9 @@ void Shard::finish_ktls_switch(Connection& c) {
   }
   if (declined) {
     bump(metrics_->tls_ktls_declined[static_cast<std::size_t>(*declined)]);
-    tls_ready(c, fmt::format("userspace ktls_declined={}", to_string(*declined)));
+    const bool records = start_records(c);
+    tls_ready(c, fmt::format("{} ktls_declined={}", records ? "userspace" : "wolfssl",
+                             to_string(*declined)));
   } else {
     t.kernel = true;
     t.recvmsg_template = tls::ktls_recvmsg_template();
@@ -362,31 +533,15 @@ void Shard::on_ktls_bytes(Connection& c, std::span<const char> buffer) {
   TlsStage& t = *c.tls;
   const tls::KtlsRecord r = tls::parse_ktls_recvmsg(buffer, t.recvmsg_template);
   if (!c.live() || c.session->closed()) return;
-  const ListenerRuntime& rt = *c.view->runtime;
-  switch (r.action) {
-    case tls::KtlsRecordAction::data:
-      c.idle_deadline_ms = now_ms_ + static_cast<std::uint64_t>(rt.config->session.timeout.count());
-      out_.clear();
-      c.session->receive(r.payload, out_);
-      handle_output(c);
-      return;
-    case tls::KtlsRecordAction::end:  // EOF or close_notify
-      begin_close(c, CloseReason::disconnect);
-      return;
-    case tls::KtlsRecordAction::close_clean:
-      log::info("conn.ktls_record", "shard={} listener={} client={} record={} action=close",
-                options_.index, rt.listener->id, c.client, log::quote(r.what));
-      t.close_notify_pending = true;
-      c.close_after_send = true;
-      if (c.reason == CloseReason::none) c.reason = CloseReason::protocol;
-      flush(c);
-      return;
-    case tls::KtlsRecordAction::close_abort:
-      log::warn("conn.ktls_record", "shard={} listener={} client={} record={} action=abort",
-                options_.index, rt.listener->id, c.client, log::quote(r.what));
-      begin_close(c, CloseReason::io_error);
-      return;
+  if (r.action != tls::KtlsRecordAction::data) {
+    on_tls_control(c, r);
+    return;
   }
+  const ListenerRuntime& rt = *c.view->runtime;
+  c.idle_deadline_ms = now_ms_ + static_cast<std::uint64_t>(rt.config->session.timeout.count());
+  out_.clear();
+  c.session->receive(r.payload, out_);
+  handle_output(c);
 }
 
 void Shard::send_close_notify(Connection& c) {

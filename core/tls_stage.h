@@ -19,6 +19,16 @@
 // ciphertext waits in the tls::Session, TCP's window closes on the client,
 // and it resumes when spool writes give buffers back.
 //
+// Record mode (`records`, the default where the kernel has no kTLS): after
+// the handshake the keys kTLS would get drive tls::RecordLayer instead of
+// wolfSSL's record layer. Ciphertext is decrypted straight from the receive
+// buffer into the connection's current PlainPool buffer (`plain_index`),
+// records split across receive buffers piece by piece; the wolfSSL session
+// is freed. A connection holds its buffer while a record is half-way in,
+// and gives it back whenever the records it has are complete. Replies are
+// sealed straight into the send buffer. RINGMX_TLS_RECORDS=wolfssl keeps
+// wolfSSL's record layer (for comparisons).
+//
 // Kernel mode (`kernel`): after the handshake the keys went to kTLS; recv
 // is a multishot recvmsg whose buffers hold plaintext and the record type
 // (tls::classify_record), replies leave as plain sends, close_notify as a
@@ -35,6 +45,7 @@
 #include <vector>
 
 #include "protocols/smtp/session.h"
+#include "tls/record_layer.h"
 #include "tls/session.h"
 
 namespace ringmx::core {
@@ -44,8 +55,14 @@ struct TlsStage {
   State state = State::offered;
   bool implicit = false;  // the engine is made (and greets) only after the handshake
   smtp::ConnectionInfo info;
-  std::unique_ptr<tls::Session> session;  // from the start of the handshake
-  std::vector<std::byte> cipher;          // take_output() scratch, reused
+  static constexpr std::uint32_t kNoBuffer = ~std::uint32_t{0};
+
+  std::unique_ptr<tls::Session> session;      // from the start of the handshake
+  std::vector<std::byte> cipher;              // take_output() scratch, reused
+  std::unique_ptr<tls::RecordLayer> records;  // record mode (established only)
+  std::uint32_t plain_index = kNoBuffer;      // record mode: the buffer records open into
+  std::uint32_t plain_used = 0;               // bytes of it already given to the engine
+  std::string backlog;  // record mode: ciphertext not yet opened (paused, or from the handshake)
   bool paused = false;  // the plaintext pool is full: recv stopped (see PlainPool)
   bool kernel = false;  // kTLS does the record crypto (established only)
   // Handshake done, kTLS to be tried: waiting for the userspace recv's last
@@ -63,8 +80,9 @@ struct TlsStage {
 // limit(): allocated() is the high-water mark of buffers in use.
 class PlainPool {
  public:
-  // One TLS record's plaintext at most (RFC 8446 5.1: 2^14).
-  static constexpr std::uint32_t kBufferSize = 16 * 1024;
+  // One record's plaintext at most, as tls::RecordLayer opens it (2^14
+  // bytes of content, and in TLS 1.3 the inner type byte and padding).
+  static constexpr std::uint32_t kBufferSize = tls::RecordLayer::kMaxPlaintext;
   // The cap, like the receive buffer ring's: 1024 x 16 KiB = 16 MiB per
   // shard. The environment variable RINGMX_TLS_PLAIN_BUFFERS (1..65536)
   // overrides it, read once per process (tests use a small value).

@@ -114,6 +114,11 @@ class Session {
   // kernel this must be empty (those bytes were already read off the socket
   // and the kernel will never see them): drain it with read() first.
   size_t unconsumed_input() const { return in_.size() - in_pos_; }
+  // Those bytes, for a record layer that takes over after the handshake
+  // (tls/record_layer.h).
+  std::span<const std::byte> unconsumed() const {
+    return {in_.data() + in_pos_, in_.size() - in_pos_};
+  }
 
   // Plaintext wolfSSL has decrypted but read() has not returned yet; also
   // to be drained before RX moves to the kernel.

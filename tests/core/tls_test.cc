@@ -2,8 +2,13 @@
 // same server, SNI, protocol and cipher policy, the STARTTLS injection case,
 // the handshake timeout, and what a message received over TLS carries in
 // the spool. Real clients: openssl s_client, Python ssl/smtplib, swaks.
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <fmt/format.h>
 
@@ -201,6 +206,86 @@ TEST_F(TlsTest, LargeMessageOverStartTlsIsStoredByteForByte) {
   ASSERT_GT(body.size(), 1000000u);
   EXPECT_EQ(delivery::SpoolReader(spool()).messages().size(), 1u);
   EXPECT_EQ(stored_whole(body), 1u);
+}
+
+// Without kTLS, records after the handshake are opened and sealed by
+// tls::RecordLayer (crypto=userspace); RINGMX_TLS_RECORDS=wolfssl keeps
+// wolfSSL's record layer. Both store a big body byte for byte, for TLS 1.3
+// and for TLS 1.2 (swaks through OpenSSL), and give the client the same
+// replies.
+class TlsRecordsTest : public TlsTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(TlsRecordsTest, BigBodiesAndBothVersionsWhicheverLayerSealsTheRecords) {
+  const std::string mode = GetParam();
+  if (mode == "wolfssl") server_.env.push_back("RINGMX_TLS_RECORDS=wolfssl");
+  start(tls_config(ports_));
+  const std::string body = send_big_bodies(60000, 2);
+  ASSERT_GT(body.size(), 2000000u);
+  EXPECT_EQ(stored_whole(body), 2u);
+  for (const char* version : {"tlsv1_2", "tlsv1_3"}) {
+    std::string out;
+    EXPECT_EQ(run(fmt::format("timeout 30 swaks --server 127.0.0.1:{} --tls --tls-protocol {} "
+                              "--from a@client.test --to bob@mx.test --body 'over {}' 2>&1",
+                              ports_.starttls, version, version),
+                  &out),
+              0)
+        << out;
+    EXPECT_NE(out.find("<~  250 2.0.0 Ok: queued as "), std::string::npos) << out;
+    EXPECT_NE(out.find("<~  221 "), std::string::npos) << out;
+  }
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.tls", "version=TLSv1.2", "crypto=" + mode}));
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.tls", "version=TLSv1.3", "crypto=" + mode}));
+  const std::string other = mode == "userspace" ? "crypto=wolfssl" : "crypto=userspace";
+  EXPECT_EQ(server_.count_log(other), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Layers, TlsRecordsTest, ::testing::Values("userspace", "wolfssl"));
+
+// A TLS 1.3 KeyUpdate from the client ends the session cleanly in record
+// mode, as under kTLS: the server logs it, sends close_notify and closes;
+// nothing is opened with stale keys. No command-line client sends one on
+// demand, so this client is wolfSSL on the test's own socket
+// (wolfSSL_update_keys).
+TEST_F(TlsTest, KeyUpdateFromTheClientClosesTheSessionCleanly) {
+  start(tls_config(ports_));
+  Client c;
+  ASSERT_TRUE(c.connect("127.0.0.1", ports_.starttls));
+  ASSERT_EQ(c.reply().substr(0, 4), "220 ");
+  ASSERT_TRUE(c.send("EHLO client.test\r\n"));
+  ASSERT_EQ(c.reply().substr(0, 4), "250-");
+  ASSERT_TRUE(c.send("STARTTLS\r\n"));
+  ASSERT_EQ(c.reply().substr(0, 4), "220 ");
+  const timeval bound{10, 0};  // a broken server fails the test instead of hanging it
+  ASSERT_EQ(setsockopt(c.fd(), SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound), 0);
+
+  WOLFSSL_CTX* ctx = wolfSSL_CTX_new(wolfTLSv1_3_client_method());
+  ASSERT_NE(ctx, nullptr);
+  wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_NONE, nullptr);
+  WOLFSSL* ssl = wolfSSL_new(ctx);
+  ASSERT_NE(ssl, nullptr);
+  wolfSSL_set_fd(ssl, c.fd());
+  ASSERT_EQ(wolfSSL_connect(ssl), WOLFSSL_SUCCESS);
+  const std::string ehlo = "EHLO client.test\r\n";
+  ASSERT_EQ(wolfSSL_write(ssl, ehlo.data(), static_cast<int>(ehlo.size())),
+            static_cast<int>(ehlo.size()));
+  std::string replies;
+  char buf[4096];
+  while (replies.find("\r\n250 ") == std::string::npos) {
+    const int n = wolfSSL_read(ssl, buf, sizeof buf);
+    ASSERT_GT(n, 0) << replies;
+    replies.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(replies.substr(0, 12), "250-mx.test\r") << replies;
+
+  ASSERT_EQ(wolfSSL_update_keys(ssl), WOLFSSL_SUCCESS);
+  const int n = wolfSSL_read(ssl, buf, sizeof buf);
+  EXPECT_EQ(n, 0);
+  EXPECT_EQ(wolfSSL_get_error(ssl, n), WOLFSSL_ERROR_ZERO_RETURN);  // close_notify
+  wolfSSL_free(ssl);
+  wolfSSL_CTX_free(ctx);
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.tls_record", "record=key_update", "action=close"}))
+      << server_.log_text();
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.close", "reason=protocol"}));
 }
 
 // The decrypted-data pool has a cap (4 buffers here, through
