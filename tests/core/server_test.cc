@@ -515,6 +515,12 @@ TEST_F(ServerTest, ChangedSocketOptionsGetNewSocketsOnReload) {
   server_.rewrite(toml);
   server_.signal(SIGHUP);
   ASSERT_TRUE(server_.wait_for_log({"event=reload.done"}, 20000, mark)) << server_.log_text();
+  // Each shard closes its old socket once the accept on it has ended,
+  // which may come after reload.done.
+  for (const char* shard : {"shard=0", "shard=1"})
+    ASSERT_TRUE(
+        server_.wait_for_log({"event=listener.closed", shard, "listener=smtp"}, 20000, mark))
+        << server_.log_text();
   std::string ss;
   run(fmt::format("ss -Hltn 'sport = :{}'", ports_.smtp), &ss);
   EXPECT_EQ(std::count(ss.begin(), ss.end(), '\n'), 2) << ss;  // the old ones are closed
