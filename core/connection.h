@@ -60,6 +60,7 @@ struct Connection {
   std::uint32_t sent = 0;
   std::uint8_t inflight = 0;  // requests whose final completion has not arrived
   bool recv_armed = false;
+  std::uint16_t recv_group = 0;  // the buffer group the armed recv reads into
   bool send_armed = false;
   bool close_after_send = false;  // the session asked to close once replies are out
   // `sending` holds bytes the client does not wait for (the TLS 1.3 session

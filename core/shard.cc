@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 
@@ -72,6 +73,7 @@ void Shard::main() {
   loop();
   release_thread_tls_caches();
   sink_.reset();
+  tls_buffers_.reset();
   buffers_.reset();
   io_uring_queue_exit(&ring_);
   options_.events->post(
@@ -79,6 +81,19 @@ void Shard::main() {
                   fmt::format("accepted={} rejected={} closed={} committed={} commit_failed={}",
                               stats_.accepted, stats_.rejected, stats_.closed, stats_.committed,
                               stats_.commit_failed)});
+}
+
+std::uint32_t ShardLimits::tls_buffers() {
+  static const std::uint32_t count = [] {
+    const char* v = std::getenv("RINGMX_TLS_RECV_BUFFERS");
+    if (v == nullptr) return kTlsBuffers;
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(v, &end, 10);
+    const bool power_of_two = n != 0 && (n & (n - 1)) == 0;
+    if (end == v || *end != '\0' || !power_of_two || n > 32768) return kTlsBuffers;
+    return static_cast<std::uint32_t>(n);
+  }();
+  return count;
 }
 
 std::string Shard::init() {
@@ -91,6 +106,10 @@ std::string Shard::init() {
   buffers_ = BufferRing::create(&ring_, ShardLimits::kBufferGroup, ShardLimits::kBuffers,
                                 ShardLimits::kBufferSize, &error);
   if (!buffers_) return error;
+  tls_buffers_ =
+      BufferRing::create(&ring_, ShardLimits::kTlsBufferGroup, ShardLimits::tls_buffers(),
+                         ShardLimits::kTlsBufferSize, &error);
+  if (!tls_buffers_) return error;
   now_ms_ = monotonic_ms();
   wheel_ = std::make_unique<TimerWheel>(ShardLimits::kTickMs, ShardLimits::kWheelSlots, now_ms_);
   tick_ts_.tv_sec = 0;
@@ -129,6 +148,7 @@ void Shard::loop() {
   for (;;) {
     drive_sink();
     buffers_->publish();
+    tls_buffers_->publish();
     rearm_starved();
     if (draining_ && !management_closed_) close_management();
     if (draining_ && finished()) break;

@@ -59,6 +59,16 @@ Connection* Shard::lookup(std::uint32_t slot, std::uint32_t generation) {
   return &c;
 }
 
+BufferRing& Shard::ring_of(std::uint16_t group) {
+  return group == ShardLimits::kTlsBufferGroup ? *tls_buffers_ : *buffers_;
+}
+
+BufferRing& Shard::recv_ring(const Connection& c) {
+  const bool ciphertext = c.tls && !c.proxy && c.tls->state != TlsStage::State::offered &&
+                          !c.tls->kernel && !c.lingering;
+  return ciphertext ? *tls_buffers_ : *buffers_;
+}
+
 void Shard::arm_recv(Connection& c) {
   if (c.recv_armed || c.fd < 0 || c.closing) return;
   if (!c.lingering && c.unsent() > ShardLimits::kMaxSendBacklog) {
@@ -73,7 +83,8 @@ void Shard::arm_recv(Connection& c) {
   io_uring_sqe* s = sqe();
   io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
   s->flags |= IOSQE_BUFFER_SELECT;
-  s->buf_group = buffers_->group();
+  c.recv_group = recv_ring(c).group();
+  s->buf_group = c.recv_group;
   io_uring_sqe_set_data64(s, encode(Op::recv, slot_of(c), c.generation));
   c.recv_armed = true;
   ++c.inflight;
@@ -86,12 +97,13 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
     --c.inflight;
   }
   const int res = cqe->res;
+  BufferRing& ring = ring_of(c.recv_group);
   if (c.lingering && !c.closing) {
     // After our FIN: input is dropped; EOF (or an error) ends the wait.
     if (res > 0) {
       const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-      buffers_->take(bid);
-      buffers_->release(bid);
+      ring.take(bid);
+      ring.release(bid);
     } else if (res == -ENOBUFS) {
       starved_.push_back(slot_of(c));
       return;
@@ -104,8 +116,8 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
   }
   if (res > 0) {
     const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-    buffers_->take(bid);
-    const std::span<const char> bytes = buffers_->view(bid, static_cast<std::uint32_t>(res));
+    ring.take(bid);
+    const std::span<const char> bytes = ring.view(bid, static_cast<std::uint32_t>(res));
     if (c.live() && c.proxy) {
       on_proxy_bytes(c, bytes);
     } else if (c.live() && c.tls && c.tls->state != TlsStage::State::offered) {
@@ -124,7 +136,7 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
       c.session->receive(bytes, out_);
       handle_output(c);
     }
-    buffers_->release(bid);
+    ring.release(bid);
   } else if (res == 0) {
     if (c.live() && c.proxy) refuse_proxy(c, ProxyRefusal::disconnect, "closed before the header");
     if (c.live()) begin_close(c, CloseReason::disconnect);
@@ -133,7 +145,7 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
     // writes): back-pressure, not failure. Re-armed once buffers return.
     if (!starved_logged_) {
       log::warn("shard.buffers_exhausted", "shard={} buffers={} size={}", options_.index,
-                buffers_->entries(), buffers_->buffer_size());
+                ring.entries(), ring.buffer_size());
       starved_logged_ = true;
     }
     if (c.live()) starved_.push_back(slot_of(c));
@@ -163,12 +175,18 @@ void Shard::pause_recv(Connection& c) {
 }
 
 void Shard::rearm_starved() {
-  if (starved_.empty() || buffers_->outstanding() >= buffers_->entries()) return;
+  if (starved_.empty()) return;
   std::vector<std::uint32_t> slots;
   slots.swap(starved_);
-  for (std::uint32_t slot : slots)
-    arm_recv(connections_[slot]);
-  starved_logged_ = false;
+  for (std::uint32_t slot : slots) {
+    Connection& c = connections_[slot];
+    const BufferRing& ring = recv_ring(c);
+    if (ring.outstanding() >= ring.entries())
+      starved_.push_back(slot);  // that ring is still empty
+    else
+      arm_recv(c);
+  }
+  if (starved_.empty()) starved_logged_ = false;
 }
 
 // Acts on what the engine produced in out_: replies to the send buffer,

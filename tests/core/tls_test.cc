@@ -315,6 +315,41 @@ TEST_F(TlsTest, PlaintextPoolStaysWithinItsCapWhileABigBodyArrivesWhole) {
   EXPECT_TRUE(server_.wait_for_log({"event=shard.tls_buffers_exhausted", "buffers=4"}));
 }
 
+// TLS ciphertext has its own receive ring (ShardLimits::kTlsBuffers, 64
+// KiB each). Shrunk to 2 buffers, four clients sending big bodies at once
+// run it dry: the shard says so, re-arms each starved recv as buffers come
+// back, and every body is stored byte for byte.
+TEST_F(TlsTest, ExhaustedTlsReceiveRingLosesNothing) {
+  server_.env.push_back("RINGMX_TLS_RECV_BUFFERS=2");
+  start(tls_config(ports_));
+  std::string out;
+  ASSERT_EQ(python(R"(
+import smtplib, ssl, sys
+from concurrent.futures import ProcessPoolExecutor
+body = b"Subject: big\r\n\r\n" + b"".join(b"%07d abcdefghijklmnopqrstuvwxyz0123456789\r\n" % i for i in range(50000))
+open(sys.argv[0] + ".body", "wb").write(body)
+def send(n):
+    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+    s.starttls(context=ctx)
+    s.ehlo("client%d.test" % n)
+    s.sendmail("a@client.test", ["bob@mx.test"], body)
+    s.quit()
+    return n
+with ProcessPoolExecutor(4) as pool:
+    print(sorted(pool.map(send, range(4))))
+)",
+                   &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("[0, 1, 2, 3]"), std::string::npos) << out;
+  const std::string body = read_file(dir_.path() / "client.py.body");
+  ASSERT_GT(body.size(), 2000000u);
+  EXPECT_EQ(stored_whole(body), 4u);
+  EXPECT_TRUE(server_.wait_for_log({"event=shard.buffers_exhausted", "buffers=2", "size=65536"}))
+      << server_.log_text();
+}
+
 // The same cap with `delivery.mode = "discard"`: buffers come back at once,
 // inside drive_sink, which then resumes the paused connection itself (no
 // spool completion will wake the loop). Both messages get their 250.
