@@ -15,8 +15,8 @@
 // (tls/evp_hkdf.h).
 //
 // And the block functions of the SHA-1, SHA-256, SHA-384 and SHA-512 objects
-// made with the device id (tls/evp_sha.h): the handshake transcript, HMAC
-// (Finished, the TLS 1.2 PRF) and the session's DRBG. Their state stays in
+// made with the device id (tls/evp_sha.h): the handshake transcript, the
+// HMACs made with it (TLS 1.3 Finished) and the session's DRBG. Their state stays in
 // wolfSSL's structs (see on_hash in crypto_offload.cc).
 //
 // Stays in wolfSSL: ChaCha20-Poly1305 (checked against Debian's 5.5.4:
