@@ -7,12 +7,16 @@
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/rsa.h>
+#include <wolfssl/wolfcrypt/sha.h>
+#include <wolfssl/wolfcrypt/sha256.h>
+#include <wolfssl/wolfcrypt/sha512.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/wc_port.h>
 
 #include <dlfcn.h>
 #include <string.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -23,6 +27,7 @@
 #include "tls/evp_hkdf.h"
 #include "tls/evp_rand.h"
 #include "tls/evp_rsa.h"
+#include "tls/evp_sha.h"
 #include "tls/evp_x25519.h"
 
 namespace ringmx::tls {
@@ -197,8 +202,193 @@ int on_pk(wc_CryptoInfo* info) {
   return CRYPTOCB_UNAVAILABLE;
 }
 
+// Hashes. wolfSSL 5.5.4 (Debian's libwolfssl, read from its objects) calls
+// the device from wc_ShaUpdate/Final, wc_Sha256Update/Final,
+// wc_Sha384Update/Final and wc_Sha512Update/Final (and the SHA-512/224 and
+// SHA-512/256 variants, which say WC_HASH_TYPE_SHA512 too), never for
+// SHA-224 or MD5. An update comes as (in, inSz, digest = NULL), a final as
+// (NULL, 0, digest). A handled final returns straight to the caller: wolfSSL
+// does not reset the object then, so final_hash below does.
+//
+// The state never leaves wolfSSL's struct, in wolfSSL's layout: digest[]
+// the chaining words in host order, buffer[] the pending bytes as they came,
+// buffLen their count, loLen/hiLen the bytes hashed so far (hiLen counting
+// loLen's wraps). Only whole blocks go to libcrypto. So wc_*Copy and
+// wc_*GetHash (a memcpy of the struct, then a final), wc_Sha256FinalRaw,
+// wc_Sha256Transform and wolfSSL's software final (which runs whenever the
+// callback refuses) all go on from where the callback left off.
+
+// The struct offsets of devId that Debian's libwolfssl.so.35 compares
+// against INVALID_DEVID in wc_ShaFinal, wc_Sha256Final and wc_Sha512Final:
+// headers whose options differ from the library's build would move them,
+// and then nothing here could be trusted.
+static_assert(offsetof(wc_Sha, devId) == 0x68);
+static_assert(offsetof(wc_Sha256, devId) == 0x78);
+static_assert(offsetof(wc_Sha512, devId) == 0xe0);
+
+// What differs between the three structs: the block function, the block
+// size, the width of the state and length words, and how wolfSSL
+// re-initialises the object.
+struct Sha1Hash {
+  using State = wc_Sha;
+  static constexpr size_t kBlock = evp::kSha1Block;
+  static constexpr size_t kLengthBytes = 8;  // the bit count closing the last block
+  static void blocks(State& s, const uint8_t* data, size_t n) {
+    evp::sha1_blocks(s.digest, data, n);
+  }
+  static int reset(State& s) { return wc_InitSha_ex(&s, s.heap, s.devId); }
+};
+
+struct Sha256Hash {
+  using State = wc_Sha256;
+  static constexpr size_t kBlock = evp::kSha256Block;
+  static constexpr size_t kLengthBytes = 8;
+  static void blocks(State& s, const uint8_t* data, size_t n) {
+    evp::sha256_blocks(s.digest, data, n);
+  }
+  static int reset(State& s) { return wc_InitSha256_ex(&s, s.heap, s.devId); }
+};
+
+struct Sha384Hash {
+  using State = wc_Sha512;
+  static constexpr size_t kBlock = evp::kSha512Block;
+  static constexpr size_t kLengthBytes = 16;
+  static void blocks(State& s, const uint8_t* data, size_t n) {
+    evp::sha512_blocks(s.digest, data, n);
+  }
+  static int reset(State& s) { return wc_InitSha384_ex(&s, s.heap, s.devId); }
+};
+
+// Updates only (see on_hash); reset is here for completeness.
+struct Sha512Hash : Sha384Hash {
+  static int reset(State& s) { return wc_InitSha512_ex(&s, s.heap, s.devId); }
+};
+
+static_assert(sizeof(wc_Sha::buffer) == Sha1Hash::kBlock);
+static_assert(sizeof(wc_Sha256::buffer) == Sha256Hash::kBlock);
+static_assert(sizeof(wc_Sha512::buffer) == Sha384Hash::kBlock);
+
+// Fields that would hold state elsewhere are absent from this build: no W
+// cache (WOLFSSL_SMALL_STACK_CACHE), no kept message (WOLFSSL_HASH_KEEP), no
+// Intel transform selection (USE_INTEL_SPEEDUP); `flags` (WILLCOPY, ISCOPY)
+// says nothing about the state.
+#if defined(WOLFSSL_SMALL_STACK_CACHE) || defined(WOLFSSL_HASH_KEEP) || defined(USE_INTEL_SPEEDUP)
+#error "wolfSSL hash structs carry state on_hash does not keep: check before offloading them"
+#endif
+
+// An object whose pending count is not below a block is in no state
+// wolfSSL's own code leaves it in: refused, wolfSSL decides.
+template <class H>
+bool understood(const typename H::State& s) {
+  return s.buffLen < H::kBlock;
+}
+
+// wolfSSL's AddLength: a byte count in loLen carrying into hiLen.
+template <class State>
+void add_length(State& s, word32 len) {
+  const auto before = s.loLen;
+  s.loLen += len;
+  if (s.loLen < before) ++s.hiLen;
+}
+
+template <class H>
+void update_hash(typename H::State& s, const uint8_t* in, word32 len) {
+  add_length(s, len);
+  auto* pending = reinterpret_cast<uint8_t*>(s.buffer);
+  if (s.buffLen > 0) {
+    const size_t take = std::min<size_t>(H::kBlock - s.buffLen, len);
+    memcpy(pending + s.buffLen, in, take);
+    s.buffLen += static_cast<word32>(take);
+    in += take;
+    len -= static_cast<word32>(take);
+    if (s.buffLen < H::kBlock) return;
+    H::blocks(s, pending, 1);
+    s.buffLen = 0;
+  }
+  const size_t whole = len / H::kBlock;
+  if (whole > 0) H::blocks(s, in, whole);
+  const size_t rest = len % H::kBlock;
+  memcpy(pending, in + whole * H::kBlock, rest);
+  s.buffLen = static_cast<word32>(rest);
+}
+
+// Big-endian bytes of `v` into out[0, n).
+template <class Word>
+void store_be(Word v, uint8_t* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    out[n - 1 - i] = static_cast<uint8_t>(v);
+    v = static_cast<Word>(v >> 8);
+  }
+}
+
+// FIPS 180-4 padding (0x80, zeros, the message length in bits, big-endian),
+// the digest words big-endian into `digest` (`digest_len` bytes: SHA-384
+// keeps six of SHA-512's eight words), and the object reset as wolfSSL's
+// own final leaves it.
+template <class H>
+int final_hash(typename H::State& s, uint8_t* digest, size_t digest_len) {
+  uint8_t tail[2 * H::kBlock] = {};
+  memcpy(tail, s.buffer, s.buffLen);
+  tail[s.buffLen] = 0x80;
+  const size_t tail_len = s.buffLen + 1 + H::kLengthBytes <= H::kBlock ? H::kBlock : 2 * H::kBlock;
+  // The bit count is (hiLen:loLen) * 8 over twice the width of loLen.
+  constexpr int kWordBits = 8 * sizeof s.loLen;
+  using Word = decltype(s.loLen);
+  const Word bits_low = static_cast<Word>(s.loLen << 3);
+  const Word bits_high = static_cast<Word>((s.hiLen << 3) | (s.loLen >> (kWordBits - 3)));
+  store_be(bits_low, tail + tail_len - sizeof(Word), sizeof(Word));
+  store_be(bits_high, tail + tail_len - 2 * sizeof(Word), H::kLengthBytes - sizeof(Word));
+  H::blocks(s, tail, tail_len / H::kBlock);
+  explicit_bzero(tail, sizeof tail);
+  using DigestWord = std::remove_reference_t<decltype(s.digest[0])>;
+  for (size_t i = 0; i < digest_len / sizeof(DigestWord); ++i) {
+    store_be(s.digest[i], digest + i * sizeof(DigestWord), sizeof(DigestWord));
+  }
+  return H::reset(s);
+}
+
+// What wolfSSL passes for a hash step (an unnamed struct in cryptocb.h).
+using HashRequest = decltype(wc_CryptoInfo::hash);
+
+template <class H>
+int hash_step(typename H::State* s, const HashRequest& h, size_t digest_len) {
+  if (s == nullptr || !understood<H>(*s)) return CRYPTOCB_UNAVAILABLE;
+  if (h.digest == nullptr) {
+    if (h.in == nullptr && h.inSz > 0) return CRYPTOCB_UNAVAILABLE;
+    ++t_counts.hash;
+    if (h.inSz > 0) update_hash<H>(*s, h.in, h.inSz);
+    return 0;
+  }
+  if (h.in != nullptr || digest_len == 0) return CRYPTOCB_UNAVAILABLE;
+  ++t_counts.hash;
+  return final_hash<H>(*s, h.digest, digest_len);
+}
+
+// SHA-1, SHA-256 and SHA-384 whole; SHA-512 updates only. A SHA-512 final
+// may be SHA-512/224's or SHA-512/256's (same type, same struct, a shorter
+// digest buffer, no field telling them apart), so it is refused and
+// wolfSSL's software final (one or two blocks) finishes from the state the
+// updates left. Any other type (SHA-224, which 5.5.4 never sends, SHA-3...)
+// is refused too.
+int on_hash(wc_CryptoInfo* info) {
+  auto& h = info->hash;
+  switch (h.type) {
+    case WC_HASH_TYPE_SHA:
+      return hash_step<Sha1Hash>(h.sha1, h, WC_SHA_DIGEST_SIZE);
+    case WC_HASH_TYPE_SHA256:
+      return hash_step<Sha256Hash>(h.sha256, h, WC_SHA256_DIGEST_SIZE);
+    case WC_HASH_TYPE_SHA384:
+      return hash_step<Sha384Hash>(h.sha384, h, WC_SHA384_DIGEST_SIZE);
+    case WC_HASH_TYPE_SHA512:
+      return hash_step<Sha512Hash>(h.sha512, h, 0);
+    default:
+      return CRYPTOCB_UNAVAILABLE;
+  }
+}
+
 int on_crypto(int /*dev_id*/, wc_CryptoInfo* info, void* /*ctx*/) {
   if (info->algo_type == WC_ALGO_TYPE_PK) return on_pk(info);
+  if (info->algo_type == WC_ALGO_TYPE_HASH) return on_hash(info);
   if (info->algo_type == WC_ALGO_TYPE_SEED) {
     // The seed of a session's Hash_DRBG (wolfSSL_new), from libcrypto's
     // private DRBG instead of an open/read/close of /dev/urandom per session.
@@ -227,6 +417,29 @@ int on_crypto(int /*dev_id*/, wc_CryptoInfo* info, void* /*ctx*/) {
              : AES_GCM_AUTH_E;
 }
 
+// wolfSSL 5.5.4's one-shot wc_ShaHash and wc_Sha256Hash (certificate
+// parsing, RSA-PSS, signature data) take the device registered first
+// (wc_CryptoCb_GetDevIdAtIndex(0)) whatever context they serve. With the
+// offload's device there, the hashes of a context built with the offload off,
+// and of every test client, would reach libcrypto. A device that refuses
+// everything takes that first slot instead, so only objects made with the
+// offload's device id (a context's sessions, their HMACs and transcript)
+// come to on_crypto. Should it fail to register, on_crypto's results are the
+// same bytes anyway.
+constexpr int kFirstDevicePlaceholderId = kDeviceId + 1;
+
+int refuse_everything(int /*dev_id*/, wc_CryptoInfo* /*info*/, void* /*ctx*/) {
+  return CRYPTOCB_UNAVAILABLE;
+}
+
+void register_first_device_placeholder() {
+  const int rc = wc_CryptoCb_RegisterDevice(kFirstDevicePlaceholderId, refuse_everything, nullptr);
+  if (rc != 0) {
+    log::warn("tls.crypto_offload", "first_device_placeholder=absent reason={}",
+              log::quote(wc_GetErrorString(rc)));
+  }
+}
+
 int register_once() {
   static std::once_flag once;
   static int id = INVALID_DEVID;
@@ -234,14 +447,17 @@ int register_once() {
     // The device table is set up by wolfCrypt_Init (reference counted);
     // before it every slot looks taken and registering fails with BUFFER_E.
     wolfCrypt_Init();
+    register_first_device_placeholder();
     const int rc = wc_CryptoCb_RegisterDevice(kDeviceId, on_crypto, nullptr);
     if (rc == 0) {
       id = kDeviceId;
       log::info("tls.crypto_offload",
-                "aes_gcm=libcrypto p256=libcrypto rsa=libcrypto x25519=libcrypto seed=libcrypto");
+                "aes_gcm=libcrypto p256=libcrypto rsa=libcrypto x25519=libcrypto seed=libcrypto "
+                "sha1=libcrypto sha256=libcrypto sha384=libcrypto sha512=libcrypto");
     } else {
       log::warn("tls.crypto_offload",
-                "aes_gcm=wolfssl p256=wolfssl rsa=wolfssl x25519=wolfssl seed=wolfssl reason={}",
+                "aes_gcm=wolfssl p256=wolfssl rsa=wolfssl x25519=wolfssl seed=wolfssl "
+                "sha1=wolfssl sha256=wolfssl sha384=wolfssl sha512=wolfssl reason={}",
                 log::quote(wc_GetErrorString(rc)));
     }
   });

@@ -14,10 +14,16 @@
 // against the public key), and the TLS 1.3 key schedule's HKDF
 // (tls/evp_hkdf.h).
 //
+// And the block functions of the SHA-1, SHA-256, SHA-384 and SHA-512 objects
+// made with the device id (tls/evp_sha.h): the handshake transcript, the
+// HMACs made with it (TLS 1.3 Finished) and the session's DRBG. Their state stays in
+// wolfSSL's structs (see on_hash in crypto_offload.cc).
+//
 // Stays in wolfSSL: ChaCha20-Poly1305 (checked against Debian's 5.5.4:
 // wc_CryptoInfo has no ChaCha member, and a ChaCha20-Poly1305 session
-// makes no cipher callback at all), ECDSA verification and the handshake
-// transcript hashes. X25519 and HKDF need the interpositions in
+// makes no cipher callback at all), ECDSA verification, MD5 (no callback),
+// SHA-512's last block (see on_hash) and wolfSSL's one-shot wc_ShaHash and
+// wc_Sha256Hash (see register_once). X25519 and HKDF need the interpositions in
 // crypto_offload.cc: the TLS key share makes its keys without the device
 // id, and wolfSSL runs HKDF without one.
 #pragma once
@@ -43,6 +49,7 @@ struct OffloadCounts {
   uint64_t hkdf = 0;        // HKDF extracts and expands (the TLS 1.3 key schedule)
   uint64_t x25519 = 0;      // key generations and shared secrets
   uint64_t seeds = 0;       // seeds of session random generators
+  uint64_t hash = 0;        // SHA-1/256/384/512 updates and finals (transcript, HMAC, DRBG)
 };
 OffloadCounts crypto_offload_counts();
 

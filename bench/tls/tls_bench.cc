@@ -10,6 +10,8 @@
 // keys) opening the same client records, and sealing one 50-byte reply.
 // X25519: a key pair and a shared secret through wolfCrypt's API, with the
 // offload's device (libcrypto) and without.
+// Sha256/Sha384: one update of `bytes` and a final through wolfCrypt's API,
+// with the offload's device (libcrypto's block functions) and without.
 // Handshakes: only the server's calls are timed (manual time, thread CPU
 // clock): the result is handshakes per second per core of server CPU.
 // Rates are per CPU second throughout (Google Benchmark's default), which
@@ -20,6 +22,8 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/curve25519.h>
+#include <wolfssl/wolfcrypt/sha256.h>
+#include <wolfssl/wolfcrypt/sha512.h>
 
 #include <time.h>
 
@@ -256,6 +260,37 @@ void BM_X25519KeygenAndSecret(benchmark::State& state) {
 }
 BENCHMARK(BM_X25519KeygenAndSecret)->ArgName("offload")->Arg(0)->Arg(1);
 
+// One update of state.range(0) bytes and a final, as a transcript hash or an
+// HMAC half does them, on the offload's device or in wolfSSL alone.
+template <class Obj, int (*Init)(Obj*, void*, int), int (*Update)(Obj*, const byte*, word32),
+          int (*Final)(Obj*, byte*), void (*Free)(Obj*)>
+void BM_HashUpdateFinal(benchmark::State& state) {
+  const auto bytes = static_cast<size_t>(state.range(0));
+  const int dev = state.range(1) != 0 ? crypto_offload_device() : INVALID_DEVID;
+  std::vector<byte> data(bytes, 0x5a);
+  byte digest[64];
+  Obj obj;
+  if (Init(&obj, nullptr, dev) != 0) state.SkipWithError("init");
+  for (auto _ : state) {
+    Update(&obj, data.data(), static_cast<word32>(data.size()));
+    Final(&obj, digest);
+    benchmark::DoNotOptimize(digest);
+  }
+  Free(&obj);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+  state.SetLabel(dev == INVALID_DEVID ? "wolfssl" : "libcrypto");
+}
+BENCHMARK(
+    BM_HashUpdateFinal<wc_Sha256, wc_InitSha256_ex, wc_Sha256Update, wc_Sha256Final, wc_Sha256Free>)
+    ->Name("Sha256UpdateFinal")
+    ->ArgNames({"bytes", "offload"})
+    ->ArgsProduct({{64, 1024, 16384}, {0, 1}});
+BENCHMARK(
+    BM_HashUpdateFinal<wc_Sha384, wc_InitSha384_ex, wc_Sha384Update, wc_Sha384Final, wc_Sha384Free>)
+    ->Name("Sha384UpdateFinal")
+    ->ArgNames({"bytes", "offload"})
+    ->ArgsProduct({{64, 1024, 16384}, {0, 1}});
+
 // Server CPU per TLS 1.3 handshake: new session, ClientHello to Finished.
 void BM_Tls13ServerHandshake(benchmark::State& state) {
   const auto kind = state.range(0) == 0 ? KeyKind::ecdsa_p256 : KeyKind::rsa_2048;
@@ -274,6 +309,7 @@ void BM_Tls13ServerHandshake(benchmark::State& state) {
     }
   };
   const int group = state.range(1) == 0 ? WOLFSSL_ECC_SECP256R1 : WOLFSSL_ECC_X25519;
+  const uint64_t hashes_before = crypto_offload_counts().hash;
   for (auto _ : state) {
     testing::MemClient client({});
     wolfSSL_UseKeyShare(client.ssl(), static_cast<word16>(group));
@@ -297,6 +333,10 @@ void BM_Tls13ServerHandshake(benchmark::State& state) {
     state.SetIterationTime(std::chrono::duration<double>(server_time).count());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  // Hash updates and finals the offload ran, per handshake (0 without it).
+  state.counters["hash_ops"] =
+      benchmark::Counter(static_cast<double>(crypto_offload_counts().hash - hashes_before),
+                         benchmark::Counter::kAvgIterations);
   state.SetLabel(std::string(kind == KeyKind::ecdsa_p256 ? "ecdsa-p256" : "rsa-2048") +
                  (group == WOLFSSL_ECC_X25519 ? " x25519" : " p256-ecdhe") +
                  (offload ? " libcrypto" : " wolfssl-only"));

@@ -404,6 +404,7 @@ TEST(CryptoOffload, NothingOfAHandshakeGoesToLibcryptoForAContextBuiltWithTheOff
   EXPECT_EQ(crypto_offload_counts().p256, start.p256);
   EXPECT_EQ(crypto_offload_counts().seeds, start.seeds);
   EXPECT_EQ(crypto_offload_counts().hkdf, start.hkdf);
+  EXPECT_EQ(crypto_offload_counts().hash, start.hash);
 }
 
 }  // namespace
