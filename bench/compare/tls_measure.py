@@ -165,7 +165,7 @@ def measure(args, workdir, certs, series, name, round_no, out_dir):
         argv += client_args
         perf = None
         if args.perf and round_no == 1 and name.startswith("ringmx") and series in (
-                "hs-ecdsa", "hs-ecdsa-p256", "hs-rsa", "bulk-tls"):
+                "hs-ecdsa", "hs-ecdsa-p256", "hs-rsa", "bulk-tls", "bulk-plain"):
             perf_path = os.path.join(out_dir, f"perf-{series}-{name}.data")
             perf = perf_start(server.pid, perf_path)
             time.sleep(0.5)  # perf attaches
