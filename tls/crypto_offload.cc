@@ -6,6 +6,7 @@
 #include <wolfssl/wolfcrypt/curve25519.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/rsa.h>
 #include <wolfssl/wolfcrypt/sha.h>
 #include <wolfssl/wolfcrypt/sha256.h>
@@ -390,12 +391,17 @@ int on_crypto(int /*dev_id*/, wc_CryptoInfo* info, void* /*ctx*/) {
   if (info->algo_type == WC_ALGO_TYPE_PK) return on_pk(info);
   if (info->algo_type == WC_ALGO_TYPE_HASH) return on_hash(info);
   if (info->algo_type == WC_ALGO_TYPE_SEED) {
-    // The seed of a session's Hash_DRBG (wolfSSL_new), from libcrypto's
-    // private DRBG instead of an open/read/close of /dev/urandom per session.
-    // Random blocks stay in wolfSSL's DRBG: at about 0.8 us each, a few per
-    // handshake, routing them would not show.
+    // The seed of a Hash_DRBG on the device (one wolfSSL_new made before
+    // the wc_InitRng_ex below took over), from libcrypto's private DRBG
+    // instead of an open/read/close of /dev/urandom.
     ++t_counts.seeds;
     return evp::private_random_bytes(info->seed.seed, info->seed.sz) ? 0 : RNG_FAILURE_E;
+  }
+  if (info->algo_type == WC_ALGO_TYPE_RNG) {
+    // Every block of a session's random generator (server random, key
+    // shares, RSA-PSS salts, tickets): libcrypto's private DRBG.
+    ++t_counts.random_blocks;
+    return evp::private_random_bytes(info->rng.out, info->rng.sz) ? 0 : RNG_FAILURE_E;
   }
   if (info->algo_type != WC_ALGO_TYPE_CIPHER || info->cipher.type != WC_CIPHER_AES_GCM) {
     return CRYPTOCB_UNAVAILABLE;  // wolfSSL does it in software
@@ -560,4 +566,31 @@ extern "C" int wc_HKDF_Expand(int type, const byte* inKey, word32 inKeySz, const
   ++ringmx::tls::t_counts.hkdf;
   return ringmx::tls::evp::hkdf_expand(*hash, inKey, inKeySz, info, infoSz, out, outSz) ? 0
                                                                                         : WC_HW_E;
+}
+
+// wolfSSL_new gives each session a random generator of its own,
+// wc_InitRng_ex(ssl->rng, heap, ssl->devId), and every instantiation of
+// wolfSSL's Hash_DRBG runs its known-answer health test first: about 18 us
+// of plain-C SHA-256 per handshake. With the offload's device id every block
+// is asked of the device before the DRBG is looked at (wc_RNG_GenerateBlock
+// calls wc_CryptoCb_RandomBlock first), and the callback above answers from
+// libcrypto, so such a generator needs no Hash_DRBG: this definition (first
+// in the dynamic linker's search order, called through libwolfssl's PLT)
+// makes it with none. Its status stays "not initialised", so were the
+// device ever to decline, generation would fail (RNG_FAILURE_E) rather than
+// use a DRBG that does not exist; wc_FreeRng has nothing to free. Every
+// other generator is the library's own.
+extern "C" int wc_InitRng_ex(WC_RNG* rng, void* heap, int devId) {
+  using Init = int (*)(WC_RNG*, void*, int);
+  static const auto library = reinterpret_cast<Init>(dlsym(RTLD_NEXT, "wc_InitRng_ex"));
+  if (rng == nullptr || devId != ringmx::tls::kDeviceId) {
+    return library != nullptr ? library(rng, heap, devId) : NOT_COMPILED_IN;
+  }
+  memset(rng, 0, sizeof *rng);
+  rng->heap = heap;
+  rng->devId = devId;
+  rng->seed.devId = devId;
+  rng->seed.fd = -1;
+  ++ringmx::tls::t_counts.random_generators;
+  return 0;
 }

@@ -8,7 +8,8 @@
 // signing (tls/evp_ec.h) and the RSA private operation (tls/evp_rsa.h):
 // the bulk of a handshake's server CPU, and X25519 key generation and shared
 // secret (tls/evp_x25519.h), the ECDHE of most TLS 1.3 clients, and the
-// seed of each session's random generator (tls/evp_rand.h).
+// random blocks of each session's generator (tls/evp_rand.h), which then
+// needs no wolfSSL Hash_DRBG of its own (see wc_InitRng_ex in crypto_offload.cc).
 //
 // RSA public-key operations go too (wolfSSL checks every signature it makes
 // against the public key), and the TLS 1.3 key schedule's HKDF
@@ -42,14 +43,16 @@ void set_crypto_offload(bool on);
 // Operations the callback has performed on this thread (tests check that
 // the offload really carries the records and the key exchange).
 struct OffloadCounts {
-  uint64_t aes_gcm = 0;     // record seals and opens
-  uint64_t p256 = 0;        // key generations, ECDH and signatures
-  uint64_t rsa = 0;         // private-key operations (signatures)
-  uint64_t rsa_public = 0;  // public-key operations (the check of each signature made)
-  uint64_t hkdf = 0;        // HKDF extracts and expands (the TLS 1.3 key schedule)
-  uint64_t x25519 = 0;      // key generations and shared secrets
-  uint64_t seeds = 0;       // seeds of session random generators
-  uint64_t hash = 0;        // SHA-1/256/384/512 updates and finals (transcript, HMAC, DRBG)
+  uint64_t aes_gcm = 0;            // record seals and opens
+  uint64_t p256 = 0;               // key generations, ECDH and signatures
+  uint64_t rsa = 0;                // private-key operations (signatures)
+  uint64_t rsa_public = 0;         // public-key operations (the check of each signature made)
+  uint64_t hkdf = 0;               // HKDF extracts and expands (the TLS 1.3 key schedule)
+  uint64_t x25519 = 0;             // key generations and shared secrets
+  uint64_t seeds = 0;              // seeds of Hash_DRBGs on the device (sessions have none now)
+  uint64_t random_generators = 0;  // session generators made without a Hash_DRBG
+  uint64_t random_blocks = 0;      // blocks those generators drew from libcrypto
+  uint64_t hash = 0;               // SHA-1/256/384/512 updates and finals (transcript, HMAC, DRBG)
 };
 OffloadCounts crypto_offload_counts();
 

@@ -364,10 +364,12 @@ TEST(CryptoOffload, CarriesTheKeyExchangeOfAnX25519OnlyTls13Handshake) {
   auto ctx = one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   for (int round = 0; round < 3; ++round) {
-    const uint64_t seeds = crypto_offload_counts().seeds;
+    const auto made = crypto_offload_counts();
     Session server(ctx.context, "192.0.2.1:1");
-    // The session's random generator was seeded from libcrypto.
-    EXPECT_EQ(crypto_offload_counts().seeds, seeds + 1);
+    // The session's random generator draws from libcrypto: no Hash_DRBG,
+    // so no seed and no health test.
+    EXPECT_EQ(crypto_offload_counts().random_generators, made.random_generators + 1);
+    EXPECT_EQ(crypto_offload_counts().seeds, made.seeds);
     testing::MemClient client({});  // plain wolfSSL: its X25519 is wolfSSL's own C code
     int groups[] = {WOLFSSL_ECC_X25519};
     ASSERT_EQ(wolfSSL_set_groups(client.ssl(), groups, 1), WOLFSSL_SUCCESS);
@@ -390,6 +392,29 @@ TEST(CryptoOffload, CarriesTheKeyExchangeOfAnX25519OnlyTls13Handshake) {
   }
 }
 
+// A generator on the offload's device has no Hash_DRBG: its blocks come
+// from libcrypto, differ from each other, and freeing it is safe; one
+// without the device id is wolfSSL's own.
+TEST(CryptoOffload, RandomGeneratorOnTheDeviceDrawsFromLibcrypto) {
+  const auto start = crypto_offload_counts();
+  WC_RNG rng;
+  ASSERT_EQ(wc_InitRng_ex(&rng, nullptr, crypto_offload_device()), 0);
+  EXPECT_EQ(crypto_offload_counts().random_generators, start.random_generators + 1);
+  byte a[64] = {}, b[64] = {};
+  ASSERT_EQ(wc_RNG_GenerateBlock(&rng, a, sizeof a), 0);
+  ASSERT_EQ(wc_RNG_GenerateBlock(&rng, b, sizeof b), 0);
+  EXPECT_NE(std::memcmp(a, b, sizeof a), 0);
+  EXPECT_EQ(crypto_offload_counts().random_blocks, start.random_blocks + 2);
+  EXPECT_EQ(wc_FreeRng(&rng), 0);
+
+  WC_RNG own;
+  ASSERT_EQ(wc_InitRng_ex(&own, nullptr, INVALID_DEVID), 0);
+  ASSERT_EQ(wc_RNG_GenerateBlock(&own, a, sizeof a), 0);
+  EXPECT_EQ(crypto_offload_counts().random_generators, start.random_generators + 1);
+  EXPECT_EQ(crypto_offload_counts().random_blocks, start.random_blocks + 2);
+  EXPECT_EQ(wc_FreeRng(&own), 0);
+}
+
 TEST(CryptoOffload, NothingOfAHandshakeGoesToLibcryptoForAContextBuiltWithTheOffloadOff) {
   set_crypto_offload(false);
   auto ctx = one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
@@ -403,6 +428,8 @@ TEST(CryptoOffload, NothingOfAHandshakeGoesToLibcryptoForAContextBuiltWithTheOff
   EXPECT_EQ(crypto_offload_counts().x25519, start.x25519);
   EXPECT_EQ(crypto_offload_counts().p256, start.p256);
   EXPECT_EQ(crypto_offload_counts().seeds, start.seeds);
+  EXPECT_EQ(crypto_offload_counts().random_generators, start.random_generators);
+  EXPECT_EQ(crypto_offload_counts().random_blocks, start.random_blocks);
   EXPECT_EQ(crypto_offload_counts().hkdf, start.hkdf);
   EXPECT_EQ(crypto_offload_counts().hash, start.hash);
 }
