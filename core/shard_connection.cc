@@ -137,6 +137,17 @@ void Shard::on_recv(Connection& c, const io_uring_cqe* cqe) {
       handle_output(c);
     }
     ring.release(bid);
+    // After STARTTLS the multishot recv armed in the clear goes on reading
+    // ciphertext into the main ring. Once a read fills a whole buffer (a
+    // body is streaming), end it: on_recv re-arms at its last completion,
+    // into the TLS ring. Sessions that only exchange commands never pay
+    // the cancel.
+    if (more && c.live() && static_cast<std::uint32_t>(res) == ring.buffer_size() &&
+        c.recv_group != recv_ring(c).group()) {
+      io_uring_sqe* s = sqe();
+      io_uring_prep_cancel64(s, encode(Op::recv, slot_of(c), c.generation), 0);
+      io_uring_sqe_set_data64(s, encode(Op::none, 0));
+    }
   } else if (res == 0) {
     if (c.live() && c.proxy) refuse_proxy(c, ProxyRefusal::disconnect, "closed before the header");
     if (c.live()) begin_close(c, CloseReason::disconnect);

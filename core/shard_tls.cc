@@ -82,14 +82,6 @@ void Shard::begin_handshake(Connection& c) {
   c.idle_deadline_ms = now_ms_ + static_cast<std::uint64_t>(rt.listener->tls.timeout.count());
   wheel_->arm(&c.timer, std::min(c.idle_deadline_ms, c.end_deadline_ms));
   arm_tick();
-  // After STARTTLS the recv armed in the clear still reads into the main
-  // ring: end it, so the next one (on_recv re-arms at its last completion)
-  // reads ciphertext into the TLS ring.
-  if (c.recv_armed && c.recv_group != recv_ring(c).group()) {
-    io_uring_sqe* s = sqe();
-    io_uring_prep_cancel64(s, encode(Op::recv, slot_of(c), c.generation), 0);
-    io_uring_sqe_set_data64(s, encode(Op::none, 0));
-  }
 }
 
 void Shard::on_tls_bytes(Connection& c, std::span<const char> ciphertext) {
