@@ -458,12 +458,14 @@ int register_once() {
     if (rc == 0) {
       id = kDeviceId;
       log::info("tls.crypto_offload",
-                "aes_gcm=libcrypto p256=libcrypto rsa=libcrypto x25519=libcrypto seed=libcrypto "
-                "sha1=libcrypto sha256=libcrypto sha384=libcrypto sha512=libcrypto");
+                "aes_gcm=libcrypto p256=libcrypto rsa=libcrypto x25519=libcrypto hkdf=libcrypto "
+                "random=libcrypto sha1=libcrypto sha256=libcrypto sha384=libcrypto "
+                "sha512=libcrypto");
     } else {
       log::warn("tls.crypto_offload",
-                "aes_gcm=wolfssl p256=wolfssl rsa=wolfssl x25519=wolfssl seed=wolfssl "
-                "sha1=wolfssl sha256=wolfssl sha384=wolfssl sha512=wolfssl reason={}",
+                "aes_gcm=wolfssl p256=wolfssl rsa=wolfssl x25519=wolfssl hkdf=wolfssl "
+                "random=wolfssl sha1=wolfssl sha256=wolfssl sha384=wolfssl sha512=wolfssl "
+                "reason={}",
                 log::quote(wc_GetErrorString(rc)));
     }
   });

@@ -357,7 +357,7 @@ def main():
           f"{info['postfix']}; load average {info['loadavg_start']} at the start, "
           f"{info['loadavg_end']} at the end; ringmx `{source}`; queue and spool on "
           f"{info['spool']}; {args.handshakes} sessions x {args.procs} client processes per "
-          f"handshake run, {args.bulk_messages} x 10 MiB in one session per bulk run.", "",
+          f"handshake run, {args.bulk_messages} x 10 MiB (20 per session) per bulk run.", "",
           targets(summary), "", table(summary, wanted), ""]
     for (series, name), s in sorted((k, v) for k, v in summary.items()
                                     if isinstance(k, tuple)):
