@@ -75,14 +75,14 @@ class RecordLayer {
                     // then close; every later call returns the same error
     };
     Status status = Status::need_input;
-    std::size_t consumed = 0;       // bytes of `input` taken
-    std::size_t ready = 0;          // application data authenticated, at the start of `plain`
-    std::uint8_t record_type = 0;   // control: the content type (inner type in TLS 1.3)
-    std::span<const char> body;     // control: its plaintext, in `plain` after the ready bytes
-    std::uint8_t alert = 0;         // error: description to send (RFC 8446 6.2): 10
-                                    // unexpected_message, 20 bad_record_mac, 22
-                                    // record_overflow, 50 decode_error
-    std::string_view what;          // error: for the log, e.g. "bad_record_mac"
+    std::size_t consumed = 0;      // bytes of `input` taken
+    std::size_t ready = 0;         // application data authenticated, at the start of `plain`
+    std::uint8_t record_type = 0;  // control: the content type (inner type in TLS 1.3)
+    std::span<const char> body;    // control: its plaintext, in `plain` after the ready bytes
+    std::uint8_t alert = 0;        // error: description to send (RFC 8446 6.2): 10
+                                   // unexpected_message, 20 bad_record_mac, 22
+                                   // record_overflow, 50 decode_error
+    std::string_view what;         // error: for the log, e.g. "bad_record_mac"
   };
 
   // Opens records from `input` (ciphertext, in arrival order, in pieces of

@@ -122,21 +122,37 @@ BENCHMARK(BM_Tls13ServerOpen)->ArgName("offload")->Arg(0)->Arg(1);
 // of 16 KiB from a wolfSSL client, fed in 16384-byte pieces as the ring's
 // receive buffers deliver them, decrypted straight into one plaintext
 // buffer that the reader empties after each call.
-void BM_RecordLayerOpen(benchmark::State& state) {
-  auto ctx = make_context(KeyKind::ecdsa_p256, true);
-  Session server(ctx, "bench");
-  testing::MemClient client(
-      {.cipher_list = "TLS13-AES128-GCM-SHA256", .dev_id = crypto_offload_device()});
-  if (testing::pump(server, client) != testing::PumpResult::established) {
+// A TLS 1.3 AES-128-GCM session established in memory, and the record
+// layer made from its keys; the client stays for what it has to send.
+struct RecordBench {
+  std::unique_ptr<Session> server;
+  std::unique_ptr<testing::MemClient> client;
+  std::unique_ptr<RecordLayer> layer;
+};
+
+std::optional<RecordBench> record_bench(benchmark::State& state, int client_dev_id) {
+  RecordBench b;
+  b.server = std::make_unique<Session>(make_context(KeyKind::ecdsa_p256, true), "bench");
+  b.client = std::make_unique<testing::MemClient>(
+      testing::ClientOptions{.cipher_list = "TLS13-AES128-GCM-SHA256", .dev_id = client_dev_id});
+  if (testing::pump(*b.server, *b.client) != testing::PumpResult::established) {
     state.SkipWithError("handshake failed");
-    return;
+    return std::nullopt;
   }
-  const auto params = server.ktls_params();
-  auto layer = params ? RecordLayer::create(*params) : nullptr;
-  if (!layer) {
+  const auto params = b.server->ktls_params();
+  b.layer = params ? RecordLayer::create(*params) : nullptr;
+  if (!b.layer) {
     state.SkipWithError("no record layer");
-    return;
+    return std::nullopt;
   }
+  return b;
+}
+
+void BM_RecordLayerOpen(benchmark::State& state) {
+  auto bench = record_bench(state, crypto_offload_device());
+  if (!bench) return;
+  testing::MemClient& client = *bench->client;
+  RecordLayer* layer = bench->layer.get();
   const std::string chunk(kChunk, 'x');
   std::vector<char> plain(RecordLayer::kMaxPlaintext);
   for (auto _ : state) {
@@ -172,19 +188,9 @@ BENCHMARK(BM_RecordLayerOpen);
 
 // One SMTP reply sealed into a record, as after each pipelined group.
 void BM_RecordLayerSeal(benchmark::State& state) {
-  auto ctx = make_context(KeyKind::ecdsa_p256, true);
-  Session server(ctx, "bench");
-  testing::MemClient client({.cipher_list = "TLS13-AES128-GCM-SHA256"});
-  if (testing::pump(server, client) != testing::PumpResult::established) {
-    state.SkipWithError("handshake failed");
-    return;
-  }
-  const auto params = server.ktls_params();
-  auto layer = params ? RecordLayer::create(*params) : nullptr;
-  if (!layer) {
-    state.SkipWithError("no record layer");
-    return;
-  }
+  auto bench = record_bench(state, -2);  // INVALID_DEVID: the client's own crypto
+  if (!bench) return;
+  RecordLayer* layer = bench->layer.get();
   const std::string reply = "250 2.0.0 Ok: queued as 0123456789ABCDEFGHIJKLMN\r\n";  // 50 bytes
   std::string out;
   out.reserve(layer->sealed_size(reply.size()));

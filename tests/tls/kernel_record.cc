@@ -98,6 +98,17 @@ bool explicit_nonce(const Params& p) {
 
 }  // namespace
 
+uint64_t rec_seq(const KtlsCryptoInfo& info) {
+  switch (info.base.cipher_type) {
+    case TLS_CIPHER_AES_GCM_128:
+      return get_be64(info.aes_gcm_128.rec_seq);
+    case TLS_CIPHER_AES_GCM_256:
+      return get_be64(info.aes_gcm_256.rec_seq);
+    default:
+      return get_be64(info.chacha20_poly1305.rec_seq);
+  }
+}
+
 std::vector<std::byte> kernel_seal(const KtlsCryptoInfo& info, uint64_t index, uint8_t content_type,
                                    std::string_view plain) {
   const Params p = params_for(info, index);

@@ -25,6 +25,9 @@
 
 namespace ringmx::tls::testing {
 
+// The crypto_info's starting record sequence number (rec_seq, big-endian).
+uint64_t rec_seq(const KtlsCryptoInfo& info);
+
 // The `index`-th record (0 = the first) after the crypto_info was installed.
 std::vector<std::byte> kernel_seal(const KtlsCryptoInfo& info, uint64_t index, uint8_t content_type,
                                    std::string_view plain);

@@ -25,25 +25,6 @@ using testing::PumpResult;
 
 constexpr uint8_t kApplicationData = 23;
 
-uint64_t rec_seq(const KtlsCryptoInfo& info) {
-  const unsigned char* p = nullptr;
-  switch (info.base.cipher_type) {
-    case TLS_CIPHER_AES_GCM_128:
-      p = info.aes_gcm_128.rec_seq;
-      break;
-    case TLS_CIPHER_AES_GCM_256:
-      p = info.aes_gcm_256.rec_seq;
-      break;
-    default:
-      p = info.chacha20_poly1305.rec_seq;
-      break;
-  }
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v = (v << 8) | p[i];
-  return v;
-}
-
 struct Suite {
   const char* name;  // test name
   KeyKind key;
@@ -84,8 +65,8 @@ TEST_P(KtlsProof, KernelRecordsRoundTripWithWolfsslPeer) {
   // Neither number is 0 by rule: TLS 1.3 application keys start at 0 but
   // the server already sent a NewSessionTicket under them (TX 1, RX 0);
   // TLS 1.2 keys start with Finished, one record each way (TX 1, RX 1).
-  EXPECT_EQ(rec_seq(params->tx), s.tx_seq);
-  EXPECT_EQ(rec_seq(params->rx), s.rx_seq);
+  EXPECT_EQ(testing::rec_seq(params->tx), s.tx_seq);
+  EXPECT_EQ(testing::rec_seq(params->rx), s.rx_seq);
 
   // Server -> client: two records sealed as TLS_TX would, read by wolfSSL.
   // (The client still holds the ticket record, which it reads first.)

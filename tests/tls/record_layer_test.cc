@@ -22,25 +22,6 @@ using testing::KeyKind;
 using testing::PumpResult;
 using Status = RecordLayer::Opened::Status;
 
-uint64_t rec_seq(const KtlsCryptoInfo& info) {
-  const unsigned char* p = nullptr;
-  switch (info.base.cipher_type) {
-    case TLS_CIPHER_AES_GCM_128:
-      p = info.aes_gcm_128.rec_seq;
-      break;
-    case TLS_CIPHER_AES_GCM_256:
-      p = info.aes_gcm_256.rec_seq;
-      break;
-    default:
-      p = info.chacha20_poly1305.rec_seq;
-      break;
-  }
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v = (v << 8) | p[i];
-  return v;
-}
-
 struct Suite {
   const char* name;  // test name
   KeyKind key;
@@ -191,7 +172,7 @@ TEST_P(RecordLayerPeer, OpensWolfsslRecordsWhateverTheSplit) {
     expected += m;
   }
   const std::string wire = as_string(client_->take_output());
-  const uint64_t rx0 = rec_seq(params_.rx);
+  const uint64_t rx0 = testing::rec_seq(params_.rx);
   const std::vector<size_t> record_sizes = {1, 100, 16384, 16384, 16384, 7232};
 
   struct Split {
@@ -216,7 +197,7 @@ TEST_P(RecordLayerPeer, OpensWolfsslRecordsWhateverTheSplit) {
     EXPECT_TRUE(d.controls.empty());
     EXPECT_FALSE(layer->partial());
     EXPECT_EQ(layer->rx_sequence(), rx0 + record_sizes.size());
-    EXPECT_EQ(layer->tx_sequence(), rec_seq(params_.tx));
+    EXPECT_EQ(layer->tx_sequence(), testing::rec_seq(params_.tx));
     if (split.pieces.size() == wire.size() || split.pieces.size() == 1) {
       // One byte at a time, each record counts when its last tag byte
       // arrives. All at once into kMaxPlaintext bytes: the first three
@@ -231,7 +212,7 @@ TEST_P(RecordLayerPeer, OpensWolfsslRecordsWhateverTheSplit) {
 }
 
 TEST_P(RecordLayerPeer, SealedRepliesReadByWolfssl) {
-  const uint64_t tx0 = rec_seq(params_.tx);
+  const uint64_t tx0 = testing::rec_seq(params_.tx);
   const std::string small = "250 2.0.0 Ok: queued as 1234\r\n";
   std::string big(40000, '\0');
   for (size_t i = 0; i < big.size(); ++i)
@@ -279,7 +260,7 @@ TEST_P(RecordLayerPeer, ClientCloseNotifyIsAControlRecordThatEnds) {
     EXPECT_EQ(d.controls[0].second, std::string("\x01\x00", 2));
     const std::string& body = d.controls[0].second;
     EXPECT_EQ(classify_record(kRecordAlert, false, body).action, KtlsRecordAction::end);
-    EXPECT_EQ(layer->rx_sequence(), rec_seq(params_.rx) + 2);
+    EXPECT_EQ(layer->rx_sequence(), testing::rec_seq(params_.rx) + 2);
   }
 }
 
@@ -292,7 +273,7 @@ TEST_P(RecordLayerPeer, OpensKernelSealedRecordsAndKernelOpensSealed) {
   const Drained d = open_in_pieces(*layer_, wire, random_pieces(wire.size(), 3));
   EXPECT_EQ(d.last.status, Status::need_input);
   EXPECT_TRUE(d.data == up[0] + up[1] + up[2] + up[3]);
-  EXPECT_EQ(layer_->rx_sequence(), rec_seq(params_.rx) + 4);
+  EXPECT_EQ(layer_->rx_sequence(), testing::rec_seq(params_.rx) + 4);
 
   const std::string down[] = {"220 hi\r\n", std::string(16384, 'q'), "x"};
   for (uint64_t i = 0; i < 3; ++i) {
@@ -379,7 +360,7 @@ TEST_P(RecordLayerEmptyRecords, ZeroLengthApplicationDataIsFine) {
   EXPECT_EQ(r.status, Status::need_input);
   EXPECT_EQ(r.consumed, wire.size());
   EXPECT_EQ(r.ready, 1u);
-  EXPECT_EQ(layer_->rx_sequence(), rec_seq(params_.rx) + 2);
+  EXPECT_EQ(layer_->rx_sequence(), testing::rec_seq(params_.rx) + 2);
 }
 
 void expect_error(RecordLayer& layer, std::string_view wire, uint8_t alert, std::string_view what) {
@@ -547,7 +528,7 @@ TEST_P(RecordLayerPeer, ExactFitNeedsNoNewBuffer) {
 }
 
 TEST_P(RecordLayerPeer, SequenceNumbersAdvanceFromTheCryptoInfo) {
-  const uint64_t rx0 = rec_seq(params_.rx), tx0 = rec_seq(params_.tx);
+  const uint64_t rx0 = testing::rec_seq(params_.rx), tx0 = testing::rec_seq(params_.tx);
   EXPECT_EQ(layer_->rx_sequence(), rx0);
   EXPECT_EQ(layer_->tx_sequence(), tx0);
   std::vector<char> plain(RecordLayer::kMaxPlaintext);
