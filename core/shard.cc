@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "core/env_count.h"
 #include "core/listen_socket.h"
 #include "core/log/log.h"
 #include "core/ring_setup.h"
@@ -84,15 +85,8 @@ void Shard::main() {
 }
 
 std::uint32_t ShardLimits::tls_buffers() {
-  static const std::uint32_t count = [] {
-    const char* v = std::getenv("RINGMX_TLS_RECV_BUFFERS");
-    if (v == nullptr) return kTlsBuffers;
-    char* end = nullptr;
-    const unsigned long n = std::strtoul(v, &end, 10);
-    const bool power_of_two = n != 0 && (n & (n - 1)) == 0;
-    if (end == v || *end != '\0' || !power_of_two || n > 32768) return kTlsBuffers;
-    return static_cast<std::uint32_t>(n);
-  }();
+  static const std::uint32_t count =
+      env_count("RINGMX_TLS_RECV_BUFFERS", kTlsBuffers, 32768, /*power_of_two=*/true);
   return count;
 }
 

@@ -3,19 +3,12 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 
-#include <cstdlib>
+#include "core/env_count.h"
 
 namespace ringmx::core {
 
 std::uint32_t PlainPool::configured_limit() {
-  static const std::uint32_t limit = [] {
-    const char* v = std::getenv("RINGMX_TLS_PLAIN_BUFFERS");
-    if (v == nullptr) return kDefaultLimit;
-    char* end = nullptr;
-    const unsigned long n = std::strtoul(v, &end, 10);
-    if (end == v || *end != '\0' || n == 0 || n > 65536) return kDefaultLimit;
-    return static_cast<std::uint32_t>(n);
-  }();
+  static const std::uint32_t limit = env_count("RINGMX_TLS_PLAIN_BUFFERS", kDefaultLimit, 65536);
   return limit;
 }
 
