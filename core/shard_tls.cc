@@ -56,6 +56,7 @@ bool records_wanted() {
 constexpr std::uint8_t kAlertWarning = 1;
 constexpr std::uint8_t kAlertFatal = 2;
 constexpr std::uint8_t kCloseNotify = 0;
+constexpr std::uint8_t kInternalError = 80;
 
 }  // namespace
 
@@ -247,7 +248,7 @@ void Shard::open_records(Connection& c, std::span<const char> input) {
                 rt.listener->id, c.client,
                 log::quote(r.status == Status::error ? r.what : "record larger than a buffer"));
       std::string& to = c.send_armed ? c.queued : c.sending;
-      t.records->seal_alert(kAlertFatal, r.alert, to);
+      t.records->seal_alert(kAlertFatal, r.status == Status::error ? r.alert : kInternalError, to);
       c.reason = CloseReason::io_error;
       c.close_after_send = true;
       break;

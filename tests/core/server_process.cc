@@ -17,6 +17,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "tests/free_port.h"
+
 namespace ringmx::test {
 
 TempDir::TempDir() {
@@ -30,15 +32,7 @@ TempDir::~TempDir() {
 }
 
 int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
-  socklen_t len = sizeof sin;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
-  ::close(fd);
-  return ntohs(sin.sin_port);
+  return test_support::free_loopback_port();
 }
 
 ServerProcess::~ServerProcess() {

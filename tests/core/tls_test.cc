@@ -315,6 +315,61 @@ TEST_F(TlsTest, PlaintextPoolStaysWithinItsCapWhileABigBodyArrivesWhole) {
   EXPECT_TRUE(server_.wait_for_log({"event=shard.tls_buffers_exhausted", "buffers=4"}));
 }
 
+// A record that fails authentication (one bit of a client's record
+// flipped on the wire) gets a fatal bad_record_mac alert and the
+// connection closes; nothing of it reaches the engine. The client is
+// Python's ssl over memory BIOs, so the test owns the bytes on the wire.
+TEST_F(TlsTest, TamperedRecordGetsBadRecordMacAndTheConnectionCloses) {
+  start(tls_config(ports_));
+  std::string out;
+  EXPECT_EQ(python(R"(
+import socket, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb")
+def reply(f):
+    while True:
+        l = f.readline()
+        if len(l) < 4 or l[3:4] != b"-": return l.decode().rstrip()
+reply(f)
+s.sendall(b"EHLO client.test\r\n"); reply(f)
+s.sendall(b"STARTTLS\r\n"); print("starttls:", reply(f))
+inc, outg = ssl.MemoryBIO(), ssl.MemoryBIO()
+t = ctx.wrap_bio(inc, outg)
+while True:
+    try:
+        t.do_handshake(); break
+    except ssl.SSLWantReadError:
+        s.sendall(outg.read())
+        inc.write(s.recv(65536))
+s.sendall(outg.read())
+t.write(b"NOOP\r\n")
+record = bytearray(outg.read())
+record[10] ^= 0x01  # inside the ciphertext
+s.sendall(bytes(record))
+got = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk: break
+    got += chunk
+inc.write(got)
+try:
+    while True:
+        t.read(4096)
+except ssl.SSLError as e:
+    print("error:", e.reason)
+)",
+                   &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("starttls: 220 2.0.0 Ready to start TLS"), std::string::npos) << out;
+  // OpenSSL names alert 20 (bad_record_mac) with its SSLv3-era reason string.
+  EXPECT_NE(out.find("error: SSLV3_ALERT_BAD_RECORD_MAC"), std::string::npos) << out;
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.tls_error", "reason=bad_record_mac"}))
+      << server_.log_text();
+  EXPECT_TRUE(server_.wait_for_log({"event=conn.close", "reason=io-error"}));
+}
+
 // TLS ciphertext has its own receive ring (ShardLimits::kTlsBuffers, 64
 // KiB each). Shrunk to 2 buffers, four clients sending big bodies at once
 // run it dry: the shard says so, re-arms each starved recv as buffers come

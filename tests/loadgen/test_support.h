@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/free_port.h"
+
 extern char** environ;
 
 namespace ringmx::loadgen::testing {
@@ -29,17 +31,9 @@ inline std::string read_file(const std::string& path) {
   return s.str();
 }
 
-// A port nobody listens on right now: bind port 0 and let the kernel choose.
+// A port for a server the test starts (tests/free_port.h).
 inline int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
+  return test_support::free_loopback_port();
 }
 
 inline bool can_connect(int port, bool ipv6 = false) {
