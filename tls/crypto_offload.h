@@ -9,7 +9,7 @@
 // the bulk of a handshake's server CPU, and X25519 key generation and shared
 // secret (tls/evp_x25519.h), the ECDHE of most TLS 1.3 clients, and the
 // random blocks of each session's generator (tls/evp_rand.h), which then
-// needs no wolfSSL Hash_DRBG of its own (see wc_InitRng_ex in crypto_offload.cc).
+// needs no wolfSSL Hash_DRBG of its own (see wc_InitRng_ex in wolfssl_interpose.cc).
 //
 // RSA public-key operations go too (wolfSSL checks every signature it makes
 // against the public key), and the TLS 1.3 key schedule's HKDF
@@ -24,9 +24,10 @@
 // wc_CryptoInfo has no ChaCha member, and a ChaCha20-Poly1305 session
 // makes no cipher callback at all), ECDSA verification, MD5 (no callback),
 // SHA-512's last block (see on_hash) and wolfSSL's one-shot wc_ShaHash and
-// wc_Sha256Hash (see register_once). X25519 and HKDF need the interpositions in
-// crypto_offload.cc: the TLS key share makes its keys without the device
-// id, and wolfSSL runs HKDF without one.
+// wc_Sha256Hash (see register_once). X25519, HKDF and the session random
+// generators need the interpositions in tls/wolfssl_interpose.cc: the TLS
+// key share makes its keys without the device id, wolfSSL runs HKDF without
+// one, and it would instantiate a Hash_DRBG per session.
 #pragma once
 
 #include <cstdint>
