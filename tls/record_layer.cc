@@ -57,25 +57,21 @@ std::optional<Direction> direction_from(const KtlsCryptoInfo& info, bool seal) {
   std::span<const std::uint8_t> key;
   const unsigned char* rec_seq = nullptr;
   evp::RecordCipher cipher{};
+  // The two AES-GCM structs differ only in the key's length.
+  const auto aes_gcm = [&](const auto& c, evp::RecordCipher which) {
+    cipher = which;
+    key = c.key;
+    std::memcpy(d.nonce_base, c.salt, sizeof c.salt);
+    std::memcpy(d.nonce_base + sizeof c.salt, c.iv, sizeof c.iv);
+    rec_seq = c.rec_seq;
+  };
   switch (info.base.cipher_type) {
-    case TLS_CIPHER_AES_GCM_128: {
-      const auto& c = info.aes_gcm_128;
-      cipher = evp::RecordCipher::aes_128_gcm;
-      key = c.key;
-      std::memcpy(d.nonce_base, c.salt, sizeof c.salt);
-      std::memcpy(d.nonce_base + sizeof c.salt, c.iv, sizeof c.iv);
-      rec_seq = c.rec_seq;
+    case TLS_CIPHER_AES_GCM_128:
+      aes_gcm(info.aes_gcm_128, evp::RecordCipher::aes_128_gcm);
       break;
-    }
-    case TLS_CIPHER_AES_GCM_256: {
-      const auto& c = info.aes_gcm_256;
-      cipher = evp::RecordCipher::aes_256_gcm;
-      key = c.key;
-      std::memcpy(d.nonce_base, c.salt, sizeof c.salt);
-      std::memcpy(d.nonce_base + sizeof c.salt, c.iv, sizeof c.iv);
-      rec_seq = c.rec_seq;
+    case TLS_CIPHER_AES_GCM_256:
+      aes_gcm(info.aes_gcm_256, evp::RecordCipher::aes_256_gcm);
       break;
-    }
     case TLS_CIPHER_CHACHA20_POLY1305: {
       const auto& c = info.chacha20_poly1305;
       cipher = evp::RecordCipher::chacha20_poly1305;

@@ -28,16 +28,6 @@
 namespace ringmx::tls {
 namespace {
 
-// A server context whose only certificate is a self-signed one of `kind`.
-auto one_certificate_context(testing::KeyKind kind, const std::string& host) {
-  std::map<std::string, config::Certificate> certs;
-  certs["c"] = testing::certificate("c", testing::make_self_signed(kind, host));
-  config::TlsSettings s;
-  s.enable = true;
-  s.certificate = "c";
-  return ServerContext::build("smtp", s, certs);
-}
-
 std::vector<byte> unhex(std::string_view hex) {
   std::vector<byte> out;
   for (size_t i = 0; i + 1 < hex.size(); i += 2) {
@@ -109,7 +99,7 @@ TEST(CryptoOffload, MatchesWolfsslAesGcmForBothKeySizesAndManyLengths) {
 }
 
 TEST(CryptoOffload, CarriesTheKeyExchangeAndRecordsOfATls13Session) {
-  auto ctx = one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
+  auto ctx = testing::one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   Session server(ctx.context, "192.0.2.1:1");
   testing::MemClient client({.cipher_list = "TLS13-AES128-GCM-SHA256"});
@@ -133,7 +123,7 @@ TEST(CryptoOffload, CarriesTheKeyExchangeAndRecordsOfATls13Session) {
 }
 
 TEST(CryptoOffload, RsaSignatureOfATls13HandshakeGoesThroughLibcrypto) {
-  auto ctx = one_certificate_context(testing::KeyKind::rsa_2048, "rsa.example.org");
+  auto ctx = testing::one_certificate_context(testing::KeyKind::rsa_2048, "rsa.example.org");
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   for (int round = 0; round < 2; ++round) {  // the second uses the cached key object
     Session server(ctx.context, "192.0.2.1:1");
@@ -148,7 +138,7 @@ TEST(CryptoOffload, RsaSignatureOfATls13HandshakeGoesThroughLibcrypto) {
 }
 
 TEST(CryptoOffload, Tls13KeyScheduleGoesThroughLibcryptoForBothHashes) {
-  auto ctx = one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
+  auto ctx = testing::one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   for (const char* suite : {"TLS13-AES128-GCM-SHA256", "TLS13-AES256-GCM-SHA384"}) {
     Session server(ctx.context, "192.0.2.1:1");
@@ -361,7 +351,7 @@ TEST(CryptoOffload, X25519RefusesASmallOrderPeerValue) {
 }
 
 TEST(CryptoOffload, CarriesTheKeyExchangeOfAnX25519OnlyTls13Handshake) {
-  auto ctx = one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
+  auto ctx = testing::one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   for (int round = 0; round < 3; ++round) {
     const auto made = crypto_offload_counts();
@@ -417,7 +407,7 @@ TEST(CryptoOffload, RandomGeneratorOnTheDeviceDrawsFromLibcrypto) {
 
 TEST(CryptoOffload, NothingOfAHandshakeGoesToLibcryptoForAContextBuiltWithTheOffloadOff) {
   set_crypto_offload(false);
-  auto ctx = one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
+  auto ctx = testing::one_certificate_context(testing::KeyKind::ecdsa_p256, "mx.example.org");
   set_crypto_offload(true);
   ASSERT_TRUE(ctx.ok()) << ctx.error;
   const auto start = crypto_offload_counts();

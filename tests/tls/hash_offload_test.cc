@@ -407,16 +407,6 @@ TEST(HashOffload, HmacOnTheDeviceAgreesWithWolfssl) {
   }
 }
 
-// A server context whose only certificate is a self-signed one of `kind`.
-auto one_certificate_context(testing::KeyKind kind) {
-  std::map<std::string, config::Certificate> certs;
-  certs["c"] = testing::certificate("c", testing::make_self_signed(kind, "mx.example.org"));
-  config::TlsSettings s;
-  s.enable = true;
-  s.certificate = "c";
-  return ServerContext::build("smtp", s, certs);
-}
-
 // Handshake, then a line each way. Returns the server's hash operations.
 uint64_t handshake_and_talk(const std::shared_ptr<const ServerContext>& ctx,
                             const testing::ClientOptions& options, std::string_view want_version) {
@@ -469,12 +459,12 @@ std::vector<HandshakeCase> handshake_cases() {
 
 TEST(HashOffload, HandshakeHashesGoThroughTheCallbackOnlyWithTheOffloadOn) {
   for (const HandshakeCase& c : handshake_cases()) {
-    auto on = one_certificate_context(c.kind);
+    auto on = testing::one_certificate_context(c.kind);
     ASSERT_TRUE(on.ok()) << on.error;
     EXPECT_GT(handshake_and_talk(on.context, c.client, c.version), 0u) << c.client.cipher_list;
 
     set_crypto_offload(false);
-    auto off = one_certificate_context(c.kind);
+    auto off = testing::one_certificate_context(c.kind);
     set_crypto_offload(true);
     ASSERT_TRUE(off.ok()) << off.error;
     EXPECT_EQ(handshake_and_talk(off.context, c.client, c.version), 0u) << c.client.cipher_list;

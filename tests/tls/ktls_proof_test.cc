@@ -41,12 +41,7 @@ class KtlsProof : public ::testing::TestWithParam<Suite> {};
 
 TEST_P(KtlsProof, KernelRecordsRoundTripWithWolfsslPeer) {
   const Suite& s = GetParam();
-  std::map<std::string, config::Certificate> certs;
-  certs["c"] = testing::certificate("c", testing::make_self_signed(s.key, "mx.example.org"));
-  config::TlsSettings settings;
-  settings.enable = true;
-  settings.certificate = "c";
-  auto ctx = ServerContext::build("smtp", settings, certs);
+  auto ctx = testing::one_certificate_context(s.key);
   ASSERT_TRUE(ctx.ok()) << ctx.error;
 
   Session server(ctx.context, "192.0.2.1:1");

@@ -113,12 +113,7 @@ class RecordLayerPeer : public ::testing::TestWithParam<Suite> {
  protected:
   void SetUp() override {
     const Suite& s = GetParam();
-    std::map<std::string, config::Certificate> certs;
-    certs["c"] = testing::certificate("c", testing::make_self_signed(s.key, "mx.example.org"));
-    config::TlsSettings settings;
-    settings.enable = true;
-    settings.certificate = "c";
-    auto ctx = ServerContext::build("smtp", settings, certs);
+    auto ctx = testing::one_certificate_context(s.key);
     ASSERT_TRUE(ctx.ok()) << ctx.error;
     server_ = std::make_unique<Session>(ctx.context, "192.0.2.1:1");
     client_ = std::make_unique<testing::MemClient>(

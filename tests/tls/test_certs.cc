@@ -144,4 +144,13 @@ config::Certificate certificate(std::string name, const Pem& pem) {
   return c;
 }
 
+ContextResult one_certificate_context(KeyKind kind, std::string_view host) {
+  std::map<std::string, config::Certificate> certs;
+  certs["c"] = certificate("c", make_self_signed(kind, host));
+  config::TlsSettings settings;
+  settings.enable = true;
+  settings.certificate.assign(1, 'c');  // not = "c": GCC 12 -Wrestrict false positive (PR 105329)
+  return ServerContext::build("smtp", settings, certs);
+}
+
 }  // namespace ringmx::tls::testing

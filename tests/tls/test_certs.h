@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "tls/context.h"
 
 namespace ringmx::tls::testing {
 
@@ -31,5 +32,9 @@ struct Chain {
 Chain make_chain(KeyKind kind, std::string_view name);
 
 config::Certificate certificate(std::string name, const Pem& pem);
+
+// A server context with the TLS defaults whose only certificate, "c", is a
+// self-signed one of `kind` for `host`.
+ContextResult one_certificate_context(KeyKind kind, std::string_view host = "mx.example.org");
 
 }  // namespace ringmx::tls::testing
