@@ -88,6 +88,17 @@ path = "spool"
                      p.starttls, starttls_extra, p.implicit, implicit_extra, extra);
 }
 
+// What the Python clients share: the modules, a context that accepts the
+// test's self-signed certificates, and reply(f), one whole SMTP reply from
+// a file object (its last line). A script may define its own reply().
+constexpr const char* kPythonPrelude = R"(import smtplib, socket, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+def reply(f):
+    while True:
+        l = f.readline()
+        if len(l) < 4 or l[3:4] != b"-": return l.decode().rstrip()
+)";
+
 class TlsTest : public ServerFixture {
  protected:
   void SetUp() override { make_certificates(dir_.path()); }
@@ -104,9 +115,10 @@ class TlsTest : public ServerFixture {
                out);
   }
   // A Python script run with the ports as arguments; its combined output.
+  // Every script starts with kPythonPrelude.
   int python(const std::string& script, std::string* out) {
     const auto path = dir_.path() / "client.py";
-    std::ofstream(path) << script;
+    std::ofstream(path) << kPythonPrelude << script;
     return run(fmt::format("timeout 30 python3 {} {} {} 2>&1", path.string(), ports_.starttls,
                            ports_.implicit),
                out);
@@ -117,8 +129,6 @@ class TlsTest : public ServerFixture {
   std::string send_big_bodies(int lines, int count) {
     std::string out;
     const int rc = python(fmt::format(R"(
-import smtplib, ssl, sys
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 body = b"Subject: big\r\n\r\n" + b"".join(b"%07d abcdefghijklmnopqrstuvwxyz0123456789\r\n" % i for i in range({}))
 open(sys.argv[0] + ".body", "wb").write(body)
 s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
@@ -323,14 +333,8 @@ TEST_F(TlsTest, TamperedRecordGetsBadRecordMacAndTheConnectionCloses) {
   start(tls_config(ports_));
   std::string out;
   EXPECT_EQ(python(R"(
-import socket, ssl, sys
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 f = s.makefile("rb")
-def reply(f):
-    while True:
-        l = f.readline()
-        if len(l) < 4 or l[3:4] != b"-": return l.decode().rstrip()
 reply(f)
 s.sendall(b"EHLO client.test\r\n"); reply(f)
 s.sendall(b"STARTTLS\r\n"); print("starttls:", reply(f))
@@ -379,12 +383,10 @@ TEST_F(TlsTest, ExhaustedTlsReceiveRingLosesNothing) {
   start(tls_config(ports_));
   std::string out;
   ASSERT_EQ(python(R"(
-import smtplib, ssl, sys
 from concurrent.futures import ProcessPoolExecutor
 body = b"Subject: big\r\n\r\n" + b"".join(b"%07d abcdefghijklmnopqrstuvwxyz0123456789\r\n" % i for i in range(50000))
 open(sys.argv[0] + ".body", "wb").write(body)
 def send(n):
-    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
     s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
     s.starttls(context=ctx)
     s.ehlo("client%d.test" % n)
@@ -438,15 +440,9 @@ TEST_F(TlsTest, RefusedKtlsHandOffContinuesInUserspaceWithoutLosingBytes) {
       << out;
   EXPECT_NE(out.find("<~  250 2.0.0 Ok: queued as "), std::string::npos) << out;
   ASSERT_EQ(python(R"(
-import smtplib, socket, ssl, sys
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 # Commands written the moment the handshake ends, behind the client's Finished.
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 f = s.makefile("rb")
-def reply(f):
-    while True:
-        l = f.readline()
-        if len(l) < 4 or l[3:4] != b"-": return l.decode().rstrip()
 reply(f)
 s.sendall(b"EHLO client.test\r\n"); reply(f)
 s.sendall(b"STARTTLS\r\n"); reply(f)
@@ -495,8 +491,6 @@ TEST_F(TlsTest, KernelModeReadsWithRecvmsgAndRepliesUnsealedOverPlainTcp) {
   start(tls_config(ports_, "", "", management_listener(http)));
   std::string out;
   ASSERT_EQ(python(R"(
-import socket, ssl, sys
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 ctx.minimum_version = ssl.TLSVersion.TLSv1_3
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 buf = b""
@@ -618,7 +612,6 @@ TEST_F(TlsTest, BytesPipelinedAfterStartTlsAreDiscarded) {
   start(tls_config(ports_));
   std::string out;
   ASSERT_EQ(python(R"(
-import socket, ssl, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
 f = s.makefile("rb")
 def reply():
@@ -631,7 +624,6 @@ reply()
 s.sendall(b"EHLO client.test\r\n"); reply()
 s.sendall(b"STARTTLS\r\nRSET\r\n")
 print("starttls:", reply()[-1])
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 t = ctx.wrap_socket(s)
 t.sendall(b"NOOP\r\n")
 tf = t.makefile("rb")
@@ -669,8 +661,6 @@ TEST_F(TlsTest, InlineCertificateAndPythonSmtpSsl) {
   start(toml);
   std::string out;
   ASSERT_EQ(python(R"(
-import smtplib, ssl, sys
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 s = smtplib.SMTP_SSL("127.0.0.1", int(sys.argv[2]), context=ctx)
 print("cert:", ssl.DER_cert_to_PEM_cert(s.sock.getpeercert(True)).strip()[:64])
 print(s.ehlo("client.test")[0])
