@@ -276,6 +276,12 @@ std::string render_metrics(const std::vector<std::unique_ptr<ShardMetrics>>& sha
   for (std::size_t i = 0; i < shards.size(); ++i)
     e.sample({{"shard", std::to_string(i)}},
              shards[i]->ring_completions.load(std::memory_order_relaxed));
+  e.family("ringmx_ring_lingers_total",
+           "Waits that lingered for more of a stream (a recv of 16 KiB or more came before).",
+           MetricType::counter);
+  for (std::size_t i = 0; i < shards.size(); ++i)
+    e.sample({{"shard", std::to_string(i)}},
+             shards[i]->ring_lingers.load(std::memory_order_relaxed));
 
   // For tuning backlog: on a listening socket TCP_INFO reports the accept
   // queue's current length in tcpi_unacked and its limit in tcpi_sacked.

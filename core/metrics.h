@@ -76,6 +76,7 @@ struct alignas(64) ShardMetrics {
   std::atomic<std::uint64_t> fsync_latency_ns_sum{0};
   std::atomic<std::uint64_t> ring_submissions{0};
   std::atomic<std::uint64_t> ring_completions{0};
+  std::atomic<std::uint64_t> ring_lingers{0};  // waits that lingered for a stream
   std::atomic<std::uint64_t> http_requests{0};
   // TLS handshakes completed, by protocol version (TLSv1.2, TLSv1.3,
   // other) and cipher suite: an index into config::cipher_suites(), or

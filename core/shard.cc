@@ -19,6 +19,7 @@
 #include "core/listen_socket.h"
 #include "core/log/log.h"
 #include "core/ring_setup.h"
+#include "core/ring_wait.h"
 #include "core/user_data.h"
 
 namespace ringmx::core {
@@ -90,12 +91,20 @@ std::uint32_t ShardLimits::tls_buffers() {
   return count;
 }
 
+std::uint32_t ShardLimits::stream_linger_us() {
+  static const std::uint32_t us =
+      env_count("RINGMX_STREAM_LINGER_US", kStreamLingerUs, 100000, false, /*min=*/0);
+  return us;
+}
+
 std::string Shard::init() {
   std::string mode;
   if (int rc = setup_ring(&ring_, ShardLimits::kRingEntries, &mode); rc < 0)
     return fmt::format("io_uring_queue_init: {}", std::strerror(-rc));
   ring_ok_ = true;
-  log::info("shard.ring", "shard={} cpu={} flags={}", options_.index, options_.cpu, mode);
+  linger_ = ring_can_linger(&ring_) && ShardLimits::stream_linger_us() > 0;
+  log::info("shard.ring", "shard={} cpu={} flags={} stream_linger_us={}", options_.index,
+            options_.cpu, mode, linger_ ? ShardLimits::stream_linger_us() : 0);
   std::string error;
   buffers_ = BufferRing::create(&ring_, ShardLimits::kBufferGroup, ShardLimits::kBuffers,
                                 ShardLimits::kBufferSize, &error);
@@ -146,7 +155,13 @@ void Shard::loop() {
     rearm_starved();
     if (draining_ && !management_closed_) close_management();
     if (draining_ && finished()) break;
-    int rc = io_uring_submit_and_wait(&ring_, 1);
+    unsigned linger_us = 0;
+    if (streaming_ && linger_) {
+      linger_us = ShardLimits::stream_linger_us();
+      bump(metrics_->ring_lingers);
+    }
+    streaming_ = false;
+    int rc = submit_and_wait(&ring_, linger_us, ShardLimits::kStreamLingerBatch);
     if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
       log::error("shard.ring_failed", "shard={} error={}", options_.index,
                  log::quote(std::strerror(-rc)));
@@ -181,6 +196,7 @@ void Shard::dispatch(const io_uring_cqe* cqe) {
       on_accept_close(u.slot);
       return;
     case Op::recv:
+      if (cqe->res >= static_cast<int>(ShardLimits::kStreamRecvBytes)) streaming_ = true;
       if (Connection* c = lookup(u.slot, u.generation)) on_recv(*c, cqe);
       return;
     case Op::send:

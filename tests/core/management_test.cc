@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <string>
 
+#include "core/ring_setup.h"
+#include "core/ring_wait.h"
 #include "tests/core/management_support.h"
 #include "tests/core/server_fixture.h"
 #include "tests/core/server_process.h"
@@ -153,6 +155,38 @@ TEST_F(ManagementTest, MetricsMoveAsSessionsRun) {
   EXPECT_EQ(last["ringmx_sessions_total{outcome=\"quit\"}"], 3);
   EXPECT_EQ(last["ringmx_sessions_total{outcome=\"disconnect\"}"], 1);
   EXPECT_EQ(last["ringmx_connections_open{listener=\"smtp\"}"], 0);
+}
+
+// A body sent in one write arrives in recvs of whole buffers: the shard
+// then lingers in its next waits (core/ring_wait.h), and counts it.
+TEST_F(ManagementTest, AStreamedBodyIsTakenInLingeringWaits) {
+  {
+    io_uring ring{};
+    std::string mode;
+    ASSERT_EQ(core::setup_ring(&ring, 8, &mode), 0);
+    const bool can = core::ring_can_linger(&ring);
+    io_uring_queue_exit(&ring);
+    if (!can) GTEST_SKIP() << "this kernel has no IORING_FEAT_MIN_TIMEOUT (Linux 6.12)";
+  }
+  ASSERT_TRUE(server_.start(config(ports_), dir_.path())) << server_.log_text();
+  EXPECT_TRUE(server_.wait_for_log({"event=shard.ring", "stream_linger_us=300"}));
+  auto before = scrape(ports_.http);
+  EXPECT_EQ(before["ringmx_ring_lingers_total{shard=\"0\"}"] +
+                before["ringmx_ring_lingers_total{shard=\"1\"}"],
+            0);
+  std::string body = "Subject: big\r\n\r\n";
+  const std::string line = std::string(76, 'x') + "\r\n";
+  while (body.size() < 2 * 1024 * 1024)
+    body += line;
+  Client c;
+  ASSERT_TRUE(c.connect("127.0.0.1", ports_.smtp));
+  ASSERT_EQ(c.reply().substr(0, 3), "220");
+  ASSERT_TRUE(send_message(c, body));
+  auto after = scrape(ports_.http);
+  EXPECT_GE(after["ringmx_ring_lingers_total{shard=\"0\"}"] +
+                after["ringmx_ring_lingers_total{shard=\"1\"}"],
+            1);
+  EXPECT_EQ(after["ringmx_messages_accepted_total"], 1);
 }
 
 TEST_F(ManagementTest, EngineRefusalsAreCountedByClassAndCode) {
