@@ -62,6 +62,61 @@ class Conn:
         return lines
 
 
+class MemoryTls:
+    """TLS on memory BIOs over a plain socket, so that a body leaves in
+    sends of write_size bytes (many records each) rather than one send per
+    16 KiB record as SSLSocket.sendall does: a sender that writes in big
+    pieces, like a kTLS sender or an MTA with a big output buffer."""
+
+    def __init__(self, ctx, sock, server_hostname, write_size):
+        self.sock, self.write_size = sock, write_size
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_hostname=server_hostname)
+        while True:
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._fill()
+        self._flush()
+
+    def _flush(self):
+        data = self.outgoing.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise ssl.SSLEOFError("closed during TLS")
+        self.incoming.write(data)
+
+    def sendall(self, data):
+        view = memoryview(data)
+        for start in range(0, len(view), self.write_size):
+            self.obj.write(view[start:start + self.write_size])
+            self._flush()
+
+    def recv(self, size):
+        while True:
+            try:
+                return self.obj.read(size)
+            except ssl.SSLWantReadError:
+                self._fill()
+            except ssl.SSLZeroReturnError:
+                return b""
+
+    def cipher(self):
+        return self.obj.cipher()
+
+    def version(self):
+        return self.obj.version()
+
+    def close(self):
+        self.sock.close()
+
+
 def make_body(size):
     """About `size` bytes: headers, then 76-character lines, then the dot.
     No line starts with '.', so no dot-stuffing is needed."""
@@ -88,7 +143,7 @@ def context(group=None):
     return ctx
 
 
-def session(ctx, port, per_session, body, stats, plain=False):
+def session(ctx, port, per_session, body, stats, plain=False, write_size=0):
     sock = socket.create_connection((HOST, port), timeout=60)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -105,7 +160,10 @@ def session(ctx, port, per_session, body, stats, plain=False):
             c.reply("220")
             if c.buf:
                 raise ReplyError("bytes after the STARTTLS reply")
-            tls = ctx.wrap_socket(sock, server_hostname=f"mx.{DOMAIN}")
+            if write_size:
+                tls = MemoryTls(ctx, sock, f"mx.{DOMAIN}", write_size)
+            else:
+                tls = ctx.wrap_socket(sock, server_hostname=f"mx.{DOMAIN}")
             sock = tls
             stats["cipher"] = tls.cipher()[0]
             stats["version"] = tls.version()
@@ -140,7 +198,7 @@ def worker(args, counts, queue):
              "errors": {}, "cipher": None, "version": None}
     for per_session in counts:
         try:
-            session(ctx, args.port, per_session, body, stats, args.plain)
+            session(ctx, args.port, per_session, body, stats, args.plain, args.write_size)
         except (OSError, ReplyError, ssl.SSLError) as e:
             key = f"{type(e).__name__}: {e}"[:120]
             stats["errors"][key] = stats["errors"].get(key, 0) + 1
@@ -167,6 +225,9 @@ def main():
                     "default: OpenSSL's list, X25519 first")
     ap.add_argument("--plain", action="store_true",
                     help="no STARTTLS: the same sessions in clear, for a baseline")
+    ap.add_argument("--write-size", type=parse_size, default=0,
+                    help="after STARTTLS, encrypt into memory and send this many bytes of "
+                    "plaintext per send (256k, ...); default 0: one send per record (SSLSocket)")
     ap.add_argument("--json", help="write the totals here")
     args = ap.parse_args()
     if args.messages is not None:  # split as evenly as the sessions allow
