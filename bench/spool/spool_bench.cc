@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -207,32 +206,6 @@ void BM_Crc32c(benchmark::State& state) {
   state.SetLabel(crc32c_hardware() ? "sse4.2" : "table");
 }
 BENCHMARK(BM_Crc32c)->ArgName("bytes")->Arg(16 << 10)->Arg(1 << 20);
-
-// Baseline for one measurement only: crc32c.cc's update_hw before three
-// lanes (one crc32q chain), with crc32c()'s inversions.
-__attribute__((target("sse4.2"))) uint32_t crc32c_one_lane(std::span<const char> bytes) {
-  auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  size_t n = bytes.size();
-  uint64_t s = 0xFFFFFFFF;
-  for (; n >= 8; p += 8, n -= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    s = __builtin_ia32_crc32di(s, word);
-  }
-  uint32_t s32 = static_cast<uint32_t>(s);
-  for (; n > 0; --n)
-    s32 = __builtin_ia32_crc32qi(s32, *p++);
-  return ~s32;
-}
-
-void BM_Crc32cOneLane(benchmark::State& state) {
-  const std::vector<char> bytes = crc_input(static_cast<size_t>(state.range(0)));
-  if (crc32c_one_lane(bytes) != crc32c(bytes)) state.SkipWithError("baseline disagrees");
-  for (auto _ : state)
-    benchmark::DoNotOptimize(crc32c_one_lane(bytes));
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes.size()));
-}
-BENCHMARK(BM_Crc32cOneLane)->ArgName("bytes")->Arg(16 << 10)->Arg(1 << 20);
 
 }  // namespace
 }  // namespace ringmx::delivery
