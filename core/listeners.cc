@@ -7,6 +7,7 @@
 #include "core/listen_socket.h"
 #include "core/log/log.h"
 #include "tls/ktls.h"
+#include "tls/record_aead.h"
 
 namespace ringmx::core {
 
@@ -81,7 +82,8 @@ std::shared_ptr<ListenerSet> open_listeners(std::shared_ptr<const config::Config
     if (l.tls.enable && l.protocol != config::Protocol::http) {
       rt->tls = contexts.set->find(l.id);
       rt->smtp.starttls_offered = rt->tls && !l.tls.implicit;
-      tls::ktls_available();  // probed and logged once per process
+      tls::ktls_available();     // probed and logged once per process
+      tls::log_record_crypto();  // likewise
     }
     rt->too_many_reply =
         fmt::format("421 4.7.0 {} Too many connections, try again later\r\n", l.hostname);

@@ -4,15 +4,15 @@
 #include <cstring>
 #include <optional>
 
-#include "tls/evp_record.h"
+#include "tls/record_aead.h"
 
 namespace ringmx::tls {
 namespace {
 
 constexpr std::size_t kHeader = 5;
 constexpr std::size_t kExplicitNonce = 8;  // TLS 1.2 AES-GCM only
-constexpr std::size_t kTag = evp::kRecordTag;
-constexpr std::size_t kNonce = evp::kRecordNonce;
+constexpr std::size_t kTag = kRecordTag;
+constexpr std::size_t kNonce = kRecordNonce;
 // What one record may carry once opened: RFC 5246 6.2.1 (2^14), and for
 // TLS 1.3 the whole TLSInnerPlaintext, content type and padding included
 // (RFC 8446 5.4: 2^14 + 1).
@@ -44,7 +44,7 @@ void put_be64(unsigned char* p, std::uint64_t v) {
 
 // One direction as its crypto_info describes it.
 struct Direction {
-  std::unique_ptr<evp::RecordAead> aead;
+  std::unique_ptr<RecordAead> aead;
   // AES-GCM: salt(4) || iv(8); ChaCha20-Poly1305: iv(12). The per-record
   // nonce is this XOR (0^4 || seq), except for TLS 1.2 AES-GCM, where the
   // last 8 bytes are the explicit nonce (for TX: iv + records sealed).
@@ -56,9 +56,9 @@ std::optional<Direction> direction_from(const KtlsCryptoInfo& info, bool seal) {
   Direction d;
   std::span<const std::uint8_t> key;
   const unsigned char* rec_seq = nullptr;
-  evp::RecordCipher cipher{};
+  RecordCipher cipher{};
   // The two AES-GCM structs differ only in the key's length.
-  const auto aes_gcm = [&](const auto& c, evp::RecordCipher which) {
+  const auto aes_gcm = [&](const auto& c, RecordCipher which) {
     cipher = which;
     key = c.key;
     std::memcpy(d.nonce_base, c.salt, sizeof c.salt);
@@ -67,14 +67,14 @@ std::optional<Direction> direction_from(const KtlsCryptoInfo& info, bool seal) {
   };
   switch (info.base.cipher_type) {
     case TLS_CIPHER_AES_GCM_128:
-      aes_gcm(info.aes_gcm_128, evp::RecordCipher::aes_128_gcm);
+      aes_gcm(info.aes_gcm_128, RecordCipher::aes_128_gcm);
       break;
     case TLS_CIPHER_AES_GCM_256:
-      aes_gcm(info.aes_gcm_256, evp::RecordCipher::aes_256_gcm);
+      aes_gcm(info.aes_gcm_256, RecordCipher::aes_256_gcm);
       break;
     case TLS_CIPHER_CHACHA20_POLY1305: {
       const auto& c = info.chacha20_poly1305;
-      cipher = evp::RecordCipher::chacha20_poly1305;
+      cipher = RecordCipher::chacha20_poly1305;
       key = c.key;
       std::memcpy(d.nonce_base, c.iv, sizeof c.iv);
       rec_seq = c.rec_seq;
@@ -87,7 +87,7 @@ std::optional<Direction> direction_from(const KtlsCryptoInfo& info, bool seal) {
                     sizeof(tls12_crypto_info_aes_gcm_128::iv) ==
                 kNonce);
   static_assert(sizeof(tls12_crypto_info_chacha20_poly1305::iv) == kNonce);
-  d.aead = evp::RecordAead::create(cipher, key, seal);
+  d.aead = make_record_aead(cipher, key, seal);
   if (!d.aead) return std::nullopt;
   d.seq = get_be64(rec_seq);
   return d;

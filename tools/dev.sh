@@ -15,6 +15,11 @@ cd "$root"
 # Packages by purpose. Each one is from Debian 12.
 build_pkgs=(g++ cmake ninja-build pkg-config liburing-dev libwolfssl-dev libssl-dev
             libfmt-dev libtomlplusplus-dev libbenchmark-dev libgtest-dev)
+# Intel's ipsec-mb: record-layer AES-GCM on CPUs with VAES (tls/mb_record.h);
+# Debian builds it for amd64 only, and ringmx builds without it elsewhere.
+if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then
+  build_pkgs+=(libipsec-mb-dev)
+fi
 # Real peers the integration tests drive: swaks, smtplib (python3),
 # smtp-source/smtp-sink (postfix), openssl s_client, ss (iproute2), haproxy.
 test_pkgs=(swaks postfix python3 openssl iproute2 procps haproxy)

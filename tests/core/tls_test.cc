@@ -20,6 +20,7 @@
 #include "tests/core/management_support.h"
 #include "tests/core/server_fixture.h"
 #include "tests/core/server_process.h"
+#include "tls/record_aead.h"
 
 namespace ringmx::test {
 namespace {
@@ -175,6 +176,13 @@ TEST_F(TlsTest, StartTlsAndImplicitOnOneServerStoreTlsInEnvelopeAndEsmtpsInRecei
   start(tls_config(ports_));
   // The ring logs once that kTLS is not there and the userspace path runs.
   EXPECT_EQ(server_.count_log("event=tls.ktls ktls=unavailable"), 1) << server_.log_text();
+  // And once which code does the record crypto: ipsec-mb for AES-GCM where
+  // the CPU has VAES (this test process decides the same way), else libcrypto.
+  EXPECT_EQ(server_.count_log(
+                fmt::format("event=tls.record_crypto aes_gcm={} chacha20_poly1305=libcrypto",
+                            tls::record_aead_backend(tls::RecordCipher::aes_128_gcm))),
+            1)
+      << server_.log_text();
 
   std::string out;
   EXPECT_EQ(run(fmt::format("timeout 30 swaks --server 127.0.0.1:{} --tls --from a@client.test "
