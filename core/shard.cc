@@ -102,9 +102,9 @@ std::string Shard::init() {
   if (int rc = setup_ring(&ring_, ShardLimits::kRingEntries, &mode); rc < 0)
     return fmt::format("io_uring_queue_init: {}", std::strerror(-rc));
   ring_ok_ = true;
-  linger_ = ring_can_linger(&ring_) && ShardLimits::stream_linger_us() > 0;
+  linger_us_ = ring_can_linger(&ring_) ? ShardLimits::stream_linger_us() : 0;
   log::info("shard.ring", "shard={} cpu={} flags={} stream_linger_us={}", options_.index,
-            options_.cpu, mode, linger_ ? ShardLimits::stream_linger_us() : 0);
+            options_.cpu, mode, linger_us_);
   std::string error;
   buffers_ = BufferRing::create(&ring_, ShardLimits::kBufferGroup, ShardLimits::kBuffers,
                                 ShardLimits::kBufferSize, &error);
@@ -155,11 +155,8 @@ void Shard::loop() {
     rearm_starved();
     if (draining_ && !management_closed_) close_management();
     if (draining_ && finished()) break;
-    unsigned linger_us = 0;
-    if (streaming_ && linger_) {
-      linger_us = ShardLimits::stream_linger_us();
-      bump(metrics_->ring_lingers);
-    }
+    const unsigned linger_us = streaming_ ? linger_us_ : 0;
+    if (linger_us > 0) bump(metrics_->ring_lingers);
     streaming_ = false;
     int rc = submit_and_wait(&ring_, linger_us, ShardLimits::kStreamLingerBatch);
     if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {

@@ -251,10 +251,10 @@ class Shard {
   // Everything below belongs to the shard's thread.
   io_uring ring_{};
   bool ring_ok_ = false;
-  // A recv of this turn returned kStreamRecvBytes or more: linger in the
-  // next wait, if the kernel can and the linger is not 0.
+  // A recv of this turn returned kStreamRecvBytes or more: the next wait
+  // lingers linger_us_ (0 when the kernel cannot or the knob says 0).
   bool streaming_ = false;
-  bool linger_ = false;
+  std::uint32_t linger_us_ = 0;
   std::unique_ptr<BufferRing> buffers_;
   std::unique_ptr<BufferRing> tls_buffers_;  // ShardLimits::kTlsBuffers of ciphertext
   // The ring a connection's next recv should read into, and the ring of a
