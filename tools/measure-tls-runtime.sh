@@ -4,8 +4,10 @@
 #     ECDSA P-256 certificate (client's default groups, and P-256 only) and an
 #     RSA 2048 one, and the same sessions without TLS;
 #   bulk: MB/s of the body phase of 10 MiB messages over STARTTLS in one
-#     session, ringmx with its durable spool and in discard mode, and the same
-#     without TLS;
+#     session, ringmx with its durable spool and in discard mode, with the
+#     client sending one record per send (bulk-tls) or 256 KiB of records per
+#     send (bulk-tls-256k), and the same without TLS; one untimed 10 MiB
+#     message first on every server;
 #   libcrypto's AES-128/256-GCM on one core (`openssl speed`), every round.
 # Server CPU per session and per MiB from /proc (whole process tree), rounds
 # alternated (order reversed every round), medians. The client is
