@@ -120,6 +120,7 @@ void Worker::Impl::on_recv(Connection& c, std::uint32_t slot, int res, Clock::ti
     auto r = c.tls->handshake();
     if (r == TlsClient::Result::done && !was_established) {
       stats.phase(Phase::tls).record(nanos(now - c.tls_started));
+      if (c.tls->records()) stats.tls_record_layer.add();
       // Implicit TLS: the greeting phase starts when the handshake ends,
       // so that it measures the server, not the handshake twice.
       if (options.tls == TlsMode::implicit) c.connected = now;
@@ -155,6 +156,20 @@ void Worker::Impl::on_send(Connection& c, std::uint32_t slot, int res) {
   flush(c, slot);
 }
 
+namespace {
+
+// `to` += `from`, without copying when `to` is empty (a 10 MiB body is
+// then handed over, not copied again).
+void append_or_take(std::string& to, std::string& from) {
+  if (to.empty()) {
+    std::swap(to, from);
+  } else {
+    to += from;
+  }
+}
+
+}  // namespace
+
 // Moves the session's output (through TLS when it is up) to the socket;
 // one send in flight at a time, later output queued behind it.
 void Worker::Impl::flush(Connection& c, std::uint32_t slot) {
@@ -163,12 +178,12 @@ void Worker::Impl::flush(Connection& c, std::uint32_t slot) {
     if (c.tls && c.tls->established()) {
       if (c.tls->write(out) == TlsClient::Result::failed) c.session.abort("tls write");
     } else {
-      c.wire += out;
+      append_or_take(c.wire, out);
     }
     out.clear();
   }
   if (c.tls && !c.tls->wire_output().empty()) {
-    c.wire += c.tls->wire_output();
+    append_or_take(c.wire, c.tls->wire_output());
     c.tls->wire_output().clear();
   }
   if (c.send_armed || c.stage != Connection::Stage::open) return;

@@ -47,6 +47,7 @@ void Totals::add(const WorkerStats& w) {
   messages_failed += w.messages_failed.get();
   messages_unstarted += w.messages_unstarted.get();
   sessions += w.sessions.get();
+  tls_record_layer += w.tls_record_layer.get();
   bytes_sent += w.bytes_sent.get();
   bytes_received += w.bytes_received.get();
   connect_failures += w.connect_failures.get();
@@ -69,6 +70,8 @@ std::string format_table(const Totals& t, const Options& o) {
   s += fmt::format("  {:<22}{:>14}\n", "messages failed", t.messages_failed);
   if (o.rate) s += fmt::format("  {:<22}{:>14}\n", "due, never started", t.messages_unstarted);
   s += fmt::format("  {:<22}{:>14}\n", "sessions", t.sessions);
+  if (o.tls != TlsMode::none)
+    s += fmt::format("  {:<22}{:>14}\n", "tls record layer", t.tls_record_layer);
   if (o.hold_idle) s += fmt::format("  {:<22}{:>14}\n", "held idle at end", t.held);
   s += fmt::format("  {:<22}{:>14}\n", "bytes sent", t.bytes_sent);
   s += fmt::format("  {:<22}{:>14}\n", "bytes received", t.bytes_received);
@@ -130,6 +133,7 @@ std::string format_json(const Totals& t, const Options& o) {
                    t.messages_failed);
   s += fmt::format("  \"messages_unstarted\": {},\n", t.messages_unstarted);
   s += fmt::format("  \"sessions\": {},\n  \"held_idle\": {},\n", t.sessions, t.held);
+  s += fmt::format("  \"tls_record_layer_sessions\": {},\n", t.tls_record_layer);
   s += fmt::format("  \"bytes_sent\": {},\n  \"bytes_received\": {},\n", t.bytes_sent,
                    t.bytes_received);
   s += fmt::format("  \"messages_per_second\": {:.3f},\n",

@@ -24,6 +24,7 @@ struct Totals {
   std::uint64_t messages_failed = 0;
   std::uint64_t messages_unstarted = 0;
   std::uint64_t sessions = 0;
+  std::uint64_t tls_record_layer = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
   std::uint64_t connect_failures = 0;

@@ -40,6 +40,7 @@ struct WorkerStats {
   Counter messages_failed;
   Counter messages_unstarted;  // --rate: due, but no session took them before the end
   Counter sessions;            // connections that reached the greeting
+  Counter tls_record_layer;    // TLS sessions whose records tls::RecordLayer took over
   Counter connect_failures;    // connect() refused, timed out or failed to start
   Counter bytes_sent;          // on the wire (ciphertext under TLS)
   Counter bytes_received;

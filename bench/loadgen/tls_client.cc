@@ -65,6 +65,7 @@ TlsClient::Result TlsClient::handshake() {
   int rc = wolfSSL_connect(ssl_);
   if (rc == WOLFSSL_SUCCESS) {
     established_ = true;
+    start_records();
     return Result::done;
   }
   int err = wolfSSL_get_error(ssl_, rc);
@@ -73,7 +74,59 @@ TlsClient::Result TlsClient::handshake() {
   return Result::failed;
 }
 
+// Only when wolfSSL holds no decrypted data: it reads no further than the
+// server's last handshake record, and what came after is still in wire_in_.
+void TlsClient::start_records() {
+  if (wolfSSL_pending(ssl_) > 0) return;
+  const auto params = tls::ktls_params_from(ssl_);
+  if (!params) return;
+  records_ = tls::RecordLayer::create(*params);
+  if (!records_) return;
+  wire_in_.erase(0, wire_in_used_);
+  wire_in_used_ = 0;
+  plain_.resize(tls::RecordLayer::kMaxPlaintext);
+}
+
+TlsClient::Result TlsClient::read_records(std::string& out) {
+  using Status = tls::RecordLayer::Opened::Status;
+  std::span<const char> input(wire_in_);
+  for (;;) {
+    const auto r = records_->open(input, std::span(plain_).subspan(plain_at_));
+    input = input.subspan(r.consumed);
+    out.append(plain_.data() + plain_at_, r.ready);
+    // A record half-way in stays where it is, right after what was taken.
+    plain_at_ = r.status == Status::need_input && records_->partial() ? plain_at_ + r.ready : 0;
+    switch (r.status) {
+      case Status::need_input:
+        wire_in_.clear();
+        return Result::want_more;
+      case Status::need_buffer:
+        continue;  // plain_ is whole again
+      case Status::control:
+        // A TLS 1.3 NewSessionTicket (handshake, 22): nothing to do. An
+        // alert (close_notify after 221, or an error) ends the session.
+        if (r.record_type == 22) continue;
+        records_error_ = fmt::format(
+            "alert record {}",
+            r.body.size() >= 2 ? static_cast<int>(static_cast<unsigned char>(r.body[1])) : -1);
+        return Result::failed;
+      case Status::error:
+        records_error_ = std::string(r.what);
+        return Result::failed;
+    }
+  }
+}
+
+void TlsClient::shutdown() {
+  if (records_) {
+    records_->seal_alert(1, 0, wire_out_);  // close_notify
+    return;
+  }
+  wolfSSL_shutdown(ssl_);
+}
+
 TlsClient::Result TlsClient::read(std::string& out) {
+  if (records_) return read_records(out);
   char buf[16384];
   while (true) {
     int n = wolfSSL_read(ssl_, buf, sizeof buf);
@@ -89,6 +142,10 @@ TlsClient::Result TlsClient::read(std::string& out) {
 }
 
 TlsClient::Result TlsClient::write(std::string_view plaintext) {
+  if (records_) {
+    records_->seal(plaintext, wire_out_);
+    return Result::done;
+  }
   // Our send callback never blocks, so wolfSSL_write takes everything at once.
   while (!plaintext.empty()) {
     int n = wolfSSL_write(ssl_, plaintext.data(), static_cast<int>(plaintext.size()));
@@ -102,6 +159,7 @@ TlsClient::Result TlsClient::write(std::string_view plaintext) {
 }
 
 std::string TlsClient::last_error() const {
+  if (!records_error_.empty()) return records_error_;
   char text[WOLFSSL_MAX_ERROR_SZ];
   wolfSSL_ERR_error_string_n(static_cast<unsigned long>(last_error_), text, sizeof text);
   return fmt::format("{} ({})", last_error_, text);

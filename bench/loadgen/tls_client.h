@@ -3,6 +3,13 @@
 // moves plaintext with read()/write(). wolfSSL's custom I/O callbacks read
 // and write those buffers, so wolfSSL never touches the socket.
 //
+// Once the handshake is done, records go through ringmx's own record layer
+// (tls/record_layer.h, as the server does): wolfSSL's keys and sequence
+// numbers move there, and AES-GCM runs in ipsec-mb or libcrypto rather than
+// Debian's wolfSSL, which has no AES-NI (a 10 MiB body over STARTTLS was
+// limited by the client's sealing). `records()` says which one a session
+// uses; wolfSSL keeps them when the suite has no record layer here.
+//
 // Certificates are NOT verified (WOLFSSL_VERIFY_NONE): this is a benchmark
 // client for loopback servers with throw-away certificates, and it must
 // never be used to carry mail.
@@ -11,8 +18,12 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "tls/record_layer.h"
 
 namespace ringmx::loadgen {
 
@@ -44,13 +55,15 @@ class TlsClient {
   // Drives the handshake with what was fed; call again after each feed.
   Result handshake();
   bool established() const { return established_; }
+  // Records are sealed and opened by tls::RecordLayer, not wolfSSL.
+  bool records() const { return records_ != nullptr; }
   // Decrypts what was fed and appends the plaintext to `out`.
   Result read(std::string& out);
   // Encrypts `plaintext` into wire_output().
   Result write(std::string_view plaintext);
   // Queues close_notify (after 221): a TLS server may wait for it before
   // it closes the connection.
-  void shutdown() { wolfSSL_shutdown(ssl_); }
+  void shutdown();
   // Ciphertext to send; the driver takes it (swap or clear).
   std::string& wire_output() { return wire_out_; }
   // wolfSSL's reason for the last failure, for the error key.
@@ -58,6 +71,8 @@ class TlsClient {
 
  private:
   static int on_recv(WOLFSSL* ssl, char* buf, int size, void* self);
+  void start_records();
+  Result read_records(std::string& out);
   static int on_send(WOLFSSL* ssl, char* buf, int size, void* self);
 
   WOLFSSL* ssl_ = nullptr;
@@ -66,6 +81,10 @@ class TlsClient {
   std::string wire_in_;
   std::size_t wire_in_used_ = 0;
   std::string wire_out_;
+  std::unique_ptr<tls::RecordLayer> records_;
+  std::vector<char> plain_;    // one record's plaintext: RecordLayer::kMaxPlaintext
+  std::size_t plain_at_ = 0;   // where a record half-way in continues in plain_
+  std::string records_error_;  // the record layer's reason, for last_error()
 };
 
 }  // namespace ringmx::loadgen

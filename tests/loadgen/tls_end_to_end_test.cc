@@ -61,7 +61,23 @@ TEST_F(LoadgenTlsEndToEnd, StartTlsWithSni) {
   EXPECT_EQ(field("messages_ok"), 40);
   EXPECT_EQ(field("errors"), 0);
   EXPECT_NE(json_.find("\"tls\": {\"count\": 40"), std::string::npos) << json_;
+  // Past the handshake every session's records went through tls::RecordLayer.
+  EXPECT_EQ(field("tls_record_layer_sessions"), 40);
   EXPECT_EQ(server_report(), "messages=40 sni=mx.bench.test peers=127.0.0.1\n");
+}
+
+// Bodies of many records each, sealed by the record layer, read by OpenSSL.
+TEST_F(LoadgenTlsEndToEnd, BigBodiesOverStartTls) {
+  start_server({"--mode", "starttls"});
+  ASSERT_EQ(bench(port_, {"--messages", "4", "--connections", "2", "--tls", "starttls", "--size",
+                          "3m", "--per-connection", "2"}),
+            0)
+      << json_ << read_file(dir_ + "/server.err");
+  EXPECT_EQ(field("messages_ok"), 4);
+  EXPECT_EQ(field("errors"), 0);
+  EXPECT_EQ(field("tls_record_layer_sessions"), 2);
+  EXPECT_GT(field("bytes_sent"), 4 * 3 * 1024 * 1024);
+  EXPECT_EQ(server_report(), "messages=4 sni= peers=127.0.0.1\n");
 }
 
 TEST_F(LoadgenTlsEndToEnd, ImplicitTlsLmtpWithBdat) {
@@ -73,6 +89,7 @@ TEST_F(LoadgenTlsEndToEnd, ImplicitTlsLmtpWithBdat) {
       << json_ << read_file(dir_ + "/server.err");
   EXPECT_EQ(field("messages_ok"), 40);
   EXPECT_EQ(field("sessions"), 8);
+  EXPECT_EQ(field("tls_record_layer_sessions"), 8);
   EXPECT_EQ(field("errors"), 0);
   EXPECT_EQ(server_report(), "messages=40 sni= peers=127.0.0.1\n");  // no --sni, no server_name
 }
