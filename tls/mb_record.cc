@@ -3,9 +3,8 @@
 #ifdef RINGMX_HAVE_IPSEC_MB
 #include <intel-ipsec-mb.h>
 
-#include <cstring>
-#include <mutex>
-#include <new>
+#include <cstddef>
+#include <cstdint>
 #endif
 
 namespace ringmx::tls::mb {
@@ -71,10 +70,6 @@ class MbRecordAead final : public RecordAead {
   MbRecordAead(const MbRecordAead&) = delete;
   MbRecordAead& operator=(const MbRecordAead&) = delete;
 
-  // The library's SIMD code wants the key data on a cache line.
-  static void* operator new(std::size_t size) { return ::operator new(size, kAlign); }
-  static void operator delete(void* p) { ::operator delete(p, kAlign); }
-
   void set_key(std::span<const std::uint8_t> key) { code_.pre(key.data(), &key_); }
 
   bool begin(const std::uint8_t* nonce, std::span<const std::uint8_t> aad) override {
@@ -102,7 +97,8 @@ class MbRecordAead final : public RecordAead {
   }
 
  private:
-  static constexpr std::align_val_t kAlign{64};
+  // On a cache line for the library's SIMD loads (new honours the
+  // alignment of an over-aligned type).
   alignas(64) gcm_key_data key_{};
   gcm_context_data context_{};
   const GcmCode& code_;
