@@ -42,6 +42,24 @@ void put_be64(unsigned char* p, std::uint64_t v) {
   }
 }
 
+// A record's additional data for the AEAD, into `aad`; returns its length.
+// TLS 1.3: the record header as sent (RFC 8446 5.2). TLS 1.2: sequence
+// number, content type, version and plaintext length (RFC 5246 6.2.3.3).
+std::size_t record_aad(bool tls13, const unsigned char* header, std::uint64_t seq,
+                       std::uint8_t type, std::size_t plain_len, unsigned char (&aad)[13]) {
+  if (tls13) {
+    std::memcpy(aad, header, kHeader);
+    return kHeader;
+  }
+  put_be64(aad, seq);
+  aad[8] = type;
+  aad[9] = 3;
+  aad[10] = 3;
+  aad[11] = static_cast<unsigned char>(plain_len >> 8);
+  aad[12] = static_cast<unsigned char>(plain_len);
+  return 13;
+}
+
 // One direction as its crypto_info describes it.
 struct Direction {
   std::unique_ptr<RecordAead> aead;
@@ -204,18 +222,7 @@ bool RecordLayer::Impl::begin_rx_record() {
     put_be64(nonce + 4, get_be64(nonce + 4) ^ rx.seq);
   }
   unsigned char aad[13];
-  std::size_t aad_len = kHeader;
-  if (tls13) {
-    std::memcpy(aad, header, kHeader);
-  } else {
-    put_be64(aad, rx.seq);
-    aad[8] = header[0];
-    aad[9] = 3;
-    aad[10] = 3;
-    aad[11] = static_cast<unsigned char>(body_len >> 8);
-    aad[12] = static_cast<unsigned char>(body_len);
-    aad_len = 13;
-  }
+  const std::size_t aad_len = record_aad(tls13, header, rx.seq, header[0], body_len, aad);
   return rx.aead->begin(nonce, {aad, aad_len});
 }
 
@@ -340,18 +347,7 @@ void RecordLayer::Impl::seal_record(std::uint8_t type, std::string_view content,
     put_be64(nonce + 4, get_be64(nonce + 4) ^ tx.seq);
   }
   unsigned char aad[13];
-  std::size_t aad_len = kHeader;
-  if (tls13) {
-    std::memcpy(aad, rec, kHeader);
-  } else {
-    put_be64(aad, tx.seq);
-    aad[8] = type;
-    aad[9] = 3;
-    aad[10] = 3;
-    aad[11] = static_cast<unsigned char>(content.size() >> 8);
-    aad[12] = static_cast<unsigned char>(content.size());
-    aad_len = 13;
-  }
+  const std::size_t aad_len = record_aad(tls13, rec, tx.seq, type, content.size(), aad);
   unsigned char* ciphertext = rec + kHeader + prefix;
   const bool sealed = tx.aead->begin(nonce, {aad, aad_len}) &&
                       tx.aead->update(reinterpret_cast<const std::uint8_t*>(content.data()),
